@@ -1,0 +1,194 @@
+"""Activation functions, their derivatives and their Gaussian expectations.
+
+One registry serves the finite networks (:mod:`deeptheory.models`), the structured NTK path
+(:mod:`deeptheory.ntk`) and the infinite-width kernels (:mod:`deeptheory.kernels`), so the
+three always agree on what e.g. ``"softplus"`` means.
+
+Names (``ACTIVATIONS``):
+
+============== ============================================== ================================
+name           φ(z)                                           source
+============== ============================================== ================================
+``relu``       max(0, z)                                      Jacot et al. 2018
+``sqrt2_relu`` √2 · max(0, z)  (E φ(z)² = 1 for z ~ N(0, 1))  Geiger et al. 2019 (``act``)
+``softplus``   c · log(1 + e^{5z}) / 5, c such that E φ² = 1  Geiger et al. 2019 (spbeta = 5)
+``tanh``       tanh(z)
+``linear``     z
+============== ============================================== ================================
+
+The derivative of ReLU at 0 is taken to be 0, as torch's autograd does.
+
+Gaussian expectations: for (u, v) ~ N(0, [[a, c], [c, b]]) the kernels need
+``E[φ(u) φ(v)]`` and ``E[φ'(u) φ'(v)]``. ReLU and linear have closed forms (the arc-cosine
+kernels of Cho & Saul 2009, with θ = arccos(c/√(ab))):
+
+    E[relu(u) relu(v)] = √(ab)/(2π) · (sin θ + (π − θ) cos θ),   E[1{u>0} 1{v>0}] = (π − θ)/(2π)
+
+``tanh`` and ``softplus`` use tensor-product Gauss–Hermite quadrature (``QUADRATURE_ORDER``
+nodes per dimension): about 1e-10 for tanh and 1e-6 for softplus, whose curvature lives on
+the scale 1/5 (measured in ``tests/test_activations.py`` against adaptive quadrature).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.integrate
+import torch
+import torch.nn.functional as F
+
+from deeptheory._validation import check_choice
+
+Tensor = torch.Tensor
+
+#: Sharpness of the softplus activation, as in Geiger et al. 2019 (``--spbeta 5``).
+SOFTPLUS_BETA = 5.0
+#: Nodes per dimension of the Gauss–Hermite rule used by ``gaussian_expectations``.
+QUADRATURE_ORDER = 96
+
+
+def _unit_second_moment_scale(fn: Callable[[float], float]) -> float:
+    """1/√E[fn(z)²] for z ~ N(0, 1), by adaptive quadrature (relative error ~1e-13)."""
+    integrand = lambda z: fn(z) ** 2 * math.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)  # noqa: E731
+    moment, _ = scipy.integrate.quad(integrand, -40.0, 40.0, epsabs=0, epsrel=1e-13, limit=500)
+    return 1.0 / math.sqrt(moment)
+
+
+#: c such that E[(c softplus_5(z))²] = 1 for z ~ N(0, 1) (≈ 1.40438).
+SOFTPLUS_SCALE = _unit_second_moment_scale(
+    lambda z: float(np.logaddexp(0.0, SOFTPLUS_BETA * z)) / SOFTPLUS_BETA
+)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An elementwise nonlinearity with what the NTK machinery needs to know about it.
+
+    Attributes:
+      name: registry name.
+      fn: φ, elementwise on tensors.
+      derivative: φ', elementwise on tensors.
+      closed_form: optional ``(a, b, c) -> (E[φ(u)φ(v)], E[φ'(u)φ'(v)])`` for
+        (u, v) ~ N(0, [[a, c], [c, b]]); when None, Gauss–Hermite quadrature is used.
+    """
+
+    name: str
+    fn: Callable[[Tensor], Tensor]
+    derivative: Callable[[Tensor], Tensor]
+    closed_form: Callable[[Tensor, Tensor, Tensor], tuple[Tensor, Tensor]] | None = None
+
+
+def _relu_expectations(a: Tensor, b: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
+    # θ = atan2(√(ab − c²), c): exact 0 when a = b = c, unlike arccos(c/√(ab)), whose
+    # rounding would move θ by ~1e-8 and E[φ'φ'] by ~1e-9 on the diagonal.
+    ab = a * b
+    theta = torch.atan2(torch.sqrt(torch.clamp(ab - c * c, min=0.0)), c)
+    root = torch.sqrt(ab)
+    e_phi = root / (2 * math.pi) * (torch.sin(theta) + (math.pi - theta) * torch.cos(theta))
+    # A zero variance means u ≡ 0 (or v ≡ 0), and relu'(0) = 0.
+    e_dphi = torch.where(ab > 0, (math.pi - theta) / (2 * math.pi), torch.zeros_like(ab))
+    return e_phi, e_dphi
+
+
+def _sqrt2_relu_expectations(a: Tensor, b: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
+    e_phi, e_dphi = _relu_expectations(a, b, c)
+    return 2 * e_phi, 2 * e_dphi
+
+
+def _linear_expectations(a: Tensor, b: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
+    return c.clone(), torch.ones_like(c)
+
+
+def _relu_derivative(z: Tensor) -> Tensor:
+    return (z > 0).to(z.dtype)
+
+
+def _softplus(z: Tensor) -> Tensor:
+    return SOFTPLUS_SCALE * F.softplus(z, beta=SOFTPLUS_BETA)
+
+
+def _softplus_derivative(z: Tensor) -> Tensor:
+    return SOFTPLUS_SCALE * torch.sigmoid(SOFTPLUS_BETA * z)
+
+
+def _tanh_derivative(z: Tensor) -> Tensor:
+    return 1 - torch.tanh(z) ** 2
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    "relu": Activation("relu", torch.relu, _relu_derivative, _relu_expectations),
+    "sqrt2_relu": Activation(
+        "sqrt2_relu",
+        lambda z: math.sqrt(2.0) * torch.relu(z),
+        lambda z: math.sqrt(2.0) * _relu_derivative(z),
+        _sqrt2_relu_expectations,
+    ),
+    "softplus": Activation("softplus", _softplus, _softplus_derivative),
+    "tanh": Activation("tanh", torch.tanh, _tanh_derivative),
+    "linear": Activation("linear", lambda z: z, torch.ones_like, _linear_expectations),
+}
+
+
+def get_activation(name: str) -> Activation:
+    """Look up an activation by name; raise ``ValueError`` listing the names otherwise."""
+    return ACTIVATIONS[check_choice("activation", name, ACTIVATIONS)]
+
+
+def _hermite_rule(order: int, like: Tensor) -> tuple[Tensor, Tensor]:
+    """Nodes z and weights w with Σ w g(z) ≈ E g(Z), Z ~ N(0, 1)."""
+    nodes, weights = np.polynomial.hermite_e.hermegauss(order)
+    weights = weights / math.sqrt(2 * math.pi)
+    return (
+        torch.as_tensor(nodes, dtype=like.dtype, device=like.device),
+        torch.as_tensor(weights, dtype=like.dtype, device=like.device),
+    )
+
+
+def gaussian_expectations(
+    activation: Activation | str,
+    a: Tensor,
+    b: Tensor,
+    c: Tensor,
+    *,
+    order: int = QUADRATURE_ORDER,
+    chunk: int = 2048,
+) -> tuple[Tensor, Tensor]:
+    """E[φ(u)φ(v)] and E[φ'(u)φ'(v)] for (u, v) ~ N(0, [[a, c], [c, b]]), elementwise.
+
+    Args:
+      activation: an :class:`Activation` or its name.
+      a, b, c: broadcastable tensors of variances (a, b > 0) and covariances.
+      order: Gauss–Hermite nodes per dimension (quadrature only).
+      chunk: number of (a, b, c) triples evaluated at once (bounds memory to
+        ``chunk * order**2`` values).
+
+    Returns:
+      Two tensors of the broadcast shape, dtype and device of the inputs.
+    """
+    act = get_activation(activation) if isinstance(activation, str) else activation
+    a, b, c = torch.broadcast_tensors(a, b, c)
+    if act.closed_form is not None:
+        return act.closed_form(a, b, c)
+    shape = a.shape
+    a, b, c = a.reshape(-1), b.reshape(-1), c.reshape(-1)
+    z, w = _hermite_rule(order, a)
+    z1, z2 = z[:, None], z[None, :]  # (order, 1), (1, order)
+    w2 = w[:, None] * w[None, :]
+    e_phi, e_dphi = torch.empty_like(a), torch.empty_like(a)
+    for s in range(0, a.numel(), chunk):
+        sa, sb, sc = a[s : s + chunk], b[s : s + chunk], c[s : s + chunk]
+        # u = √a z1, v = (c/√a) z1 + √(b − c²/a) z2: a Cholesky factor of the covariance.
+        ra = torch.sqrt(sa)[:, None, None]
+        positive = sa > 0  # a = 0 means u ≡ 0 and then c = 0 too
+        safe_a = torch.where(positive, sa, torch.ones_like(sa))
+        slope = torch.where(positive, sc / torch.sqrt(safe_a), torch.zeros_like(sc))
+        rest = torch.sqrt(torch.clamp(sb - slope * slope, min=0.0))[:, None, None]
+        slope = slope[:, None, None]
+        u = ra * z1
+        v = slope * z1 + rest * z2
+        e_phi[s : s + chunk] = (w2 * act.fn(u) * act.fn(v)).sum(dim=(1, 2))
+        e_dphi[s : s + chunk] = (w2 * act.derivative(u) * act.derivative(v)).sum(dim=(1, 2))
+    return e_phi.reshape(shape), e_dphi.reshape(shape)
