@@ -62,6 +62,31 @@ SOFTPLUS_SCALE = _unit_second_moment_scale(
 
 
 @dataclass(frozen=True)
+class HomogeneousKernel:
+    """Gaussian expectations of a positively 1-homogeneous φ (φ(λz) = λφ(z), λ > 0).
+
+    For (u, v) ~ N(0, [[a, c], [c, b]]) with angle θ = atan2(√(ab − c²), c):
+
+        E[φ(u) φ(v)] = m √(ab) ρ₁(θ),        E[φ'(u) φ'(v)] = κ(θ),
+
+    where m = E[φ(z)²] for z ~ N(0, 1) and ρ₁(0) = 1. ``correlation`` also returns
+    1 − ρ₁(θ) computed without cancellation, so that kernels stay accurate for nearly
+    parallel inputs (where ρ₁ → 1 and the arc-cosine kernels have their cusp).
+
+    Attributes:
+      second_moment: m.
+      correlation: θ ↦ (ρ₁(θ), 1 − ρ₁(θ)).
+      derivative_kernel: θ ↦ κ(θ).
+      degenerate_derivative: E[φ'(u)φ'(v)] when a variance is 0 (u ≡ 0): φ'(0) E[φ'(v)].
+    """
+
+    second_moment: float
+    correlation: Callable[[Tensor], tuple[Tensor, Tensor]]
+    derivative_kernel: Callable[[Tensor], Tensor]
+    degenerate_derivative: float
+
+
+@dataclass(frozen=True)
 class Activation:
     """An elementwise nonlinearity with what the NTK machinery needs to know about it.
 
@@ -69,35 +94,53 @@ class Activation:
       name: registry name.
       fn: φ, elementwise on tensors.
       derivative: φ', elementwise on tensors.
-      closed_form: ``(a, b, c) -> (E[φ(u)φ(v)], E[φ'(u)φ'(v)])`` for
-        (u, v) ~ N(0, [[a, c], [c, b]]), or None where there is none.
+      kernel: closed-form Gaussian expectations, or None where there are none.
     """
 
     name: str
     fn: Callable[[Tensor], Tensor]
     derivative: Callable[[Tensor], Tensor]
-    closed_form: Callable[[Tensor, Tensor, Tensor], tuple[Tensor, Tensor]] | None = None
+    kernel: HomogeneousKernel | None = None
 
 
-def _relu_expectations(a: Tensor, b: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
-    # θ = atan2(√(ab − c²), c): exact 0 when a = b = c, unlike arccos(c/√(ab)), whose
-    # rounding would move θ by ~1e-8 and E[φ'φ'] by ~1e-9 on the diagonal.
-    ab = a * b
-    theta = torch.atan2(torch.sqrt(torch.clamp(ab - c * c, min=0.0)), c)
-    root = torch.sqrt(ab)
-    e_phi = root / (2 * math.pi) * (torch.sin(theta) + (math.pi - theta) * torch.cos(theta))
-    # A zero variance means u ≡ 0 (or v ≡ 0), and relu'(0) = 0.
-    e_dphi = torch.where(ab > 0, (math.pi - theta) / (2 * math.pi), torch.zeros_like(ab))
-    return e_phi, e_dphi
+def _theta_minus_sin(theta: Tensor) -> Tensor:
+    """θ − sin θ without cancellation (Taylor series below θ = 0.5, error < 1e-15)."""
+    t2 = theta * theta
+    series = theta * t2 / 6 * (1 - t2 / 20 * (1 - t2 / 42 * (1 - t2 / 72 * (1 - t2 / 110))))
+    return torch.where(theta < 0.5, series, theta - torch.sin(theta))
 
 
-def _sqrt2_relu_expectations(a: Tensor, b: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
-    e_phi, e_dphi = _relu_expectations(a, b, c)
-    return 2 * e_phi, 2 * e_dphi
+def _arccos_correlation(theta: Tensor) -> tuple[Tensor, Tensor]:
+    """ρ₁ = (sin θ + (π − θ) cos θ)/π (Cho & Saul's J₁/π), and 1 − ρ₁ as a sum of positives."""
+    rho = (torch.sin(theta) + (math.pi - theta) * torch.cos(theta)) / math.pi
+    half = torch.sin(theta / 2)
+    complement = ((math.pi - theta) * 2 * half * half + _theta_minus_sin(theta)) / math.pi
+    return rho, complement
 
 
-def _linear_expectations(a: Tensor, b: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
-    return c.clone(), torch.ones_like(c)
+def _cos_correlation(theta: Tensor) -> tuple[Tensor, Tensor]:
+    half = torch.sin(theta / 2)
+    return torch.cos(theta), 2 * half * half
+
+
+RELU_KERNEL = HomogeneousKernel(
+    second_moment=0.5,
+    correlation=_arccos_correlation,
+    derivative_kernel=lambda theta: (math.pi - theta) / (2 * math.pi),
+    degenerate_derivative=0.0,  # relu'(0) = 0
+)
+SQRT2_RELU_KERNEL = HomogeneousKernel(
+    second_moment=1.0,
+    correlation=_arccos_correlation,
+    derivative_kernel=lambda theta: (math.pi - theta) / math.pi,
+    degenerate_derivative=0.0,
+)
+LINEAR_KERNEL = HomogeneousKernel(
+    second_moment=1.0,
+    correlation=_cos_correlation,
+    derivative_kernel=torch.ones_like,
+    degenerate_derivative=1.0,
+)
 
 
 def _relu_derivative(z: Tensor) -> Tensor:
@@ -117,16 +160,16 @@ def _tanh_derivative(z: Tensor) -> Tensor:
 
 
 ACTIVATIONS: dict[str, Activation] = {
-    "relu": Activation("relu", torch.relu, _relu_derivative, _relu_expectations),
+    "relu": Activation("relu", torch.relu, _relu_derivative, RELU_KERNEL),
     "sqrt2_relu": Activation(
         "sqrt2_relu",
         lambda z: math.sqrt(2.0) * torch.relu(z),
         lambda z: math.sqrt(2.0) * _relu_derivative(z),
-        _sqrt2_relu_expectations,
+        SQRT2_RELU_KERNEL,
     ),
     "softplus": Activation("softplus", _softplus, _softplus_derivative),
     "tanh": Activation("tanh", torch.tanh, _tanh_derivative),
-    "linear": Activation("linear", lambda z: z, torch.ones_like, _linear_expectations),
+    "linear": Activation("linear", lambda z: z, torch.ones_like, LINEAR_KERNEL),
 }
 
 
@@ -135,7 +178,7 @@ def get_activation(name: str) -> Activation:
     return ACTIVATIONS[check_choice("activation", name, ACTIVATIONS)]
 
 
-KERNEL_ACTIVATIONS = tuple(name for name, act in ACTIVATIONS.items() if act.closed_form)
+KERNEL_ACTIVATIONS = tuple(name for name, act in ACTIVATIONS.items() if act.kernel)
 
 
 def gaussian_expectations(
@@ -152,11 +195,20 @@ def gaussian_expectations(
       Two tensors of the broadcast shape, dtype and device of the inputs.
     """
     act = get_activation(activation) if isinstance(activation, str) else activation
-    if act.closed_form is None:
+    if act.kernel is None:
         raise ValueError(
             f"activation {act.name!r} has no closed-form Gaussian expectations; "
             f"analytic kernels are available for {', '.join(KERNEL_ACTIVATIONS)} "
             "(for others, average the empirical NTK of wide networks)"
         )
     a, b, c = torch.broadcast_tensors(a, b, c)
-    return act.closed_form(a, b, c)
+    ab = a * b
+    theta = torch.atan2(torch.sqrt(torch.clamp(ab - c * c, min=0.0)), c)
+    rho, _ = act.kernel.correlation(theta)
+    e_phi = act.kernel.second_moment * torch.sqrt(ab) * rho
+    e_dphi = torch.where(
+        ab > 0,
+        act.kernel.derivative_kernel(theta),
+        torch.full_like(ab, act.kernel.degenerate_derivative),
+    )
+    return e_phi, e_dphi

@@ -222,10 +222,8 @@ class FCNet:
         return pre
 
     def _check_input(self, params: Params, x: Tensor) -> None:
-        w0 = params.get("w0") if isinstance(params, dict) else None
-        if w0 is None:
-            self.check_params(params)
-            return
+        self.check_params(params)
+        w0 = params["w0"]
         check_tensor("x", x, ndim=(1, 2, 3), last_dim=self.input_dim, finite=False)
         if x.dtype != w0.dtype:
             raise TypeError(

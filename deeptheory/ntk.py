@@ -25,6 +25,7 @@ only the blocks on and above the diagonal are computed and the result is exactly
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -231,13 +232,14 @@ def _as_matrix_output(model: Model) -> Model:
 
 
 def _num_outputs(fn: Model, params: Params, x1: Tensor) -> int:
+    n = min(2, len(x1))  # two samples tell (n, k) from (k, n)
     with torch.no_grad():
-        out = fn(params, x1[:1])
-    if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != 1:
+        out = fn(params, x1[:n])
+    if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != n:
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise ValueError(
             "model(params, x) must return a tensor of shape (n,) or (n, k) for x of "
-            f"shape (n, …); for n = 1 it returned {shape}"
+            f"shape (n, …); for n = {n} it returned {shape}"
         )
     return int(out.shape[1])
 
@@ -294,7 +296,13 @@ def _ntk_vp_block(
 
     b1, b2 = len(x1), len(x2)
     basis = torch.eye(b2 * k, dtype=x1.dtype, device=x1.device).reshape(b2 * k, b2, k)
-    cols = torch.func.vmap(column)(basis)  # (b2·k, b1, k): cols[(b, l), a, k] = Θ_kl(a, b)
+    with warnings.catch_warnings():
+        # torch's forward AD loads its jvp decompositions through torch.jit.script on
+        # first use, which warns about itself; nothing in our code uses TorchScript.
+        warnings.filterwarnings(
+            "ignore", message=r"`torch.jit.script` is deprecated", category=DeprecationWarning
+        )
+        cols = torch.func.vmap(column)(basis)  # (b2·k, b1, k): cols[(b, l), a, k] = Θ_kl(a, b)
     full = cols.reshape(b2, k, b1, k).permute(2, 0, 3, 1)  # (b1, b2, k, l)
     return full if per_output else torch.diagonal(full, dim1=-2, dim2=-1).sum(-1)
 

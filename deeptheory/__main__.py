@@ -1,0 +1,5 @@
+import sys
+
+from deeptheory.cli import main
+
+sys.exit(main())
