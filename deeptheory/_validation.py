@@ -83,7 +83,9 @@ def check_tensor(
     return x
 
 
-def check_same_kind(name: str, x: torch.Tensor, ref_name: str, ref: torch.Tensor) -> None:
+def check_same_kind(
+    name: str, x: torch.Tensor, ref_name: str, ref: torch.Tensor
+) -> None:
     """Require ``x`` to have the dtype and device of ``ref``."""
     if x.dtype != ref.dtype:
         raise TypeError(

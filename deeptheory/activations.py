@@ -51,7 +51,9 @@ SOFTPLUS_BETA = 5.0
 def _unit_second_moment_scale(fn: Callable[[float], float]) -> float:
     """1/√E[fn(z)²] for z ~ N(0, 1), by adaptive quadrature (relative error ~1e-13)."""
     integrand = lambda z: fn(z) ** 2 * math.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)  # noqa: E731
-    moment, _ = scipy.integrate.quad(integrand, -40.0, 40.0, epsabs=0, epsrel=1e-13, limit=500)
+    moment, _ = scipy.integrate.quad(
+        integrand, -40.0, 40.0, epsabs=0, epsrel=1e-13, limit=500
+    )
     return 1.0 / math.sqrt(moment)
 
 
@@ -106,7 +108,9 @@ class Activation:
 def _theta_minus_sin(theta: Tensor) -> Tensor:
     """θ − sin θ without cancellation (Taylor series below θ = 0.5, error < 1e-15)."""
     t2 = theta * theta
-    series = theta * t2 / 6 * (1 - t2 / 20 * (1 - t2 / 42 * (1 - t2 / 72 * (1 - t2 / 110))))
+    series = (
+        theta * t2 / 6 * (1 - t2 / 20 * (1 - t2 / 42 * (1 - t2 / 72 * (1 - t2 / 110))))
+    )
     return torch.where(theta < 0.5, series, theta - torch.sin(theta))
 
 
@@ -114,7 +118,9 @@ def _arccos_correlation(theta: Tensor) -> tuple[Tensor, Tensor]:
     """ρ₁ = (sin θ + (π − θ) cos θ)/π (Cho & Saul's J₁/π), and 1 − ρ₁ as a sum of positives."""
     rho = (torch.sin(theta) + (math.pi - theta) * torch.cos(theta)) / math.pi
     half = torch.sin(theta / 2)
-    complement = ((math.pi - theta) * 2 * half * half + _theta_minus_sin(theta)) / math.pi
+    complement = (
+        (math.pi - theta) * 2 * half * half + _theta_minus_sin(theta)
+    ) / math.pi
     return rho, complement
 
 

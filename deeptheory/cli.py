@@ -33,7 +33,9 @@ def _ntk_convergence(args: argparse.Namespace) -> int:
     if args.quick:
         config = NTKConvergenceConfig(widths=(64, 256, 1024), seeds=4, points=41)
     if args.widths:
-        config = NTKConvergenceConfig(**{**config.__dict__, "widths": tuple(args.widths)})
+        config = NTKConvergenceConfig(
+            **{**config.__dict__, "widths": tuple(args.widths)}
+        )
     if args.seeds:
         config = NTKConvergenceConfig(**{**config.__dict__, "seeds": args.seeds})
     result = run_ntk_convergence(config, progress=not args.no_progress)
@@ -54,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Reference library, homework and seminar figures for the theory of "
         "deep learning.",
     )
-    parser.add_argument("--version", action="version", version=f"deeptheory {__version__}")
+    parser.add_argument(
+        "--version", action="version", version=f"deeptheory {__version__}"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     conv = sub.add_parser(
@@ -64,7 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
         "seeds, against the analytic limit; saves a figure and prints the relative error "
         "per width.",
     )
-    conv.add_argument("--quick", action="store_true", help="small widths, 4 seeds (~10 s)")
+    conv.add_argument(
+        "--quick", action="store_true", help="small widths, 4 seeds (~10 s)"
+    )
     conv.add_argument("--widths", type=_positive_int, nargs="+", help="widths h to run")
     conv.add_argument("--seeds", type=_positive_int, help="initialisations per width")
     conv.add_argument(

@@ -144,7 +144,9 @@ def _first_layer_det(
         nonzero = (nu > 0) & (nv > 0)
         safe_u = u / torch.where(nonzero, nu, 1.0)[:, None]
         safe_v = v / torch.where(nonzero, nv, 1.0)[:, None]
-        phi = 2 * torch.atan2((safe_u - safe_v).norm(dim=-1), (safe_u + safe_v).norm(dim=-1))
+        phi = 2 * torch.atan2(
+            (safe_u - safe_v).norm(dim=-1), (safe_u + safe_v).norm(dim=-1)
+        )
         cross = torch.where(nonzero, nu * nv * torch.sin(phi), torch.zeros_like(nu))
         det[i, j] = s * s * cross * cross + s * sb2 * ((u - v) ** 2).sum(-1)
     return det

@@ -167,7 +167,9 @@ class FCNet:
     def check_params(self, params: Params) -> None:
         """Raise a clear error if ``params`` do not fit this architecture."""
         if not isinstance(params, dict):
-            raise TypeError(f"params must be a dict of tensors; got {type(params).__name__}")
+            raise TypeError(
+                f"params must be a dict of tensors; got {type(params).__name__}"
+            )
         expected = {f"w{i}" for i in range(self.hidden_layers + 1)}
         if self.has_bias:
             expected |= {f"b{i}" for i in range(self.hidden_layers + 1)}
@@ -251,7 +253,9 @@ def functionalize(module: nn.Module) -> tuple[Model, Params]:
       torch.Size([2, 1])
     """
     if not isinstance(module, nn.Module):
-        raise TypeError(f"module must be a torch.nn.Module; got {type(module).__name__}")
+        raise TypeError(
+            f"module must be a torch.nn.Module; got {type(module).__name__}"
+        )
     params = {name: p.detach().clone() for name, p in module.named_parameters()}
     buffers = {name: b.detach() for name, b in module.named_buffers()}
 

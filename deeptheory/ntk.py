@@ -32,7 +32,12 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from deeptheory._validation import check_choice, check_int, check_same_kind, check_tensor
+from deeptheory._validation import (
+    check_choice,
+    check_int,
+    check_same_kind,
+    check_tensor,
+)
 from deeptheory.models import FCNet, Model, Params, functionalize
 from deeptheory.ntk_fc import fc_feature_bytes, fc_features, fc_gram
 
@@ -100,7 +105,9 @@ def empirical_ntk(
     if is_fc:
         ensemble = model.ensemble_size(params)
         if method == "structured":
-            return _fc_structured(model, params, x1, x2, per_output, block_size, ensemble)
+            return _fc_structured(
+                model, params, x1, x2, per_output, block_size, ensemble
+            )
         if ensemble is not None:
             members = [
                 empirical_ntk(
@@ -129,7 +136,9 @@ def empirical_ntk(
         block_size = min(block_size, 64)
         feats = lambda xb: xb  # noqa: E731
         gram = lambda a, b, per_output: _ntk_vp_block(fn, params, a, b, k, per_output)  # noqa: E731
-    return blocked_gram(feats, gram, x1, x2, block_size=block_size, per_output=per_output)
+    return blocked_gram(
+        feats, gram, x1, x2, block_size=block_size, per_output=per_output
+    )
 
 
 # -- blocking --------------------------------------------------------------------------
@@ -152,8 +161,12 @@ def blocked_gram(
     """
     symmetric = x2 is None
     cols = x1 if symmetric else x2
-    rows_idx = [(s, min(s + block_size, len(x1))) for s in range(0, len(x1), block_size)]
-    cols_idx = [(s, min(s + block_size, len(cols))) for s in range(0, len(cols), block_size)]
+    rows_idx = [
+        (s, min(s + block_size, len(x1))) for s in range(0, len(x1), block_size)
+    ]
+    cols_idx = [
+        (s, min(s + block_size, len(cols))) for s in range(0, len(cols), block_size)
+    ]
     cache_fits = cache_bytes is None or (
         feature_bytes is not None and feature_bytes(len(cols)) <= cache_bytes
     )
@@ -181,7 +194,11 @@ def blocked_gram(
                 lead = block.shape[: block.ndim - n_axes]
                 tail = block.shape[block.ndim - 2 :] if per_output else ()
                 result = block.new_empty((*lead, len(x1), len(cols), *tail))
-            view = result[..., r0:r1, c0:c1, :, :] if per_output else result[..., r0:r1, c0:c1]
+            view = (
+                result[..., r0:r1, c0:c1, :, :]
+                if per_output
+                else result[..., r0:r1, c0:c1]
+            )
             view.copy_(block)
             if symmetric and j > i:
                 mirror = block.transpose(-1, -2)
@@ -236,7 +253,9 @@ def _num_outputs(fn: Model, params: Params, x1: Tensor) -> int:
     with torch.no_grad():
         out = fn(params, x1[:n])
     if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != n:
-        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        shape = (
+            tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        )
         raise ValueError(
             "model(params, x) must return a tensor of shape (n,) or (n, k) for x of "
             f"shape (n, …); for n = {n} it returned {shape}"
@@ -300,9 +319,13 @@ def _ntk_vp_block(
         # torch's forward AD loads its jvp decompositions through torch.jit.script on
         # first use, which warns about itself; nothing in our code uses TorchScript.
         warnings.filterwarnings(
-            "ignore", message=r"`torch.jit.script` is deprecated", category=DeprecationWarning
+            "ignore",
+            message=r"`torch.jit.script` is deprecated",
+            category=DeprecationWarning,
         )
-        cols = torch.func.vmap(column)(basis)  # (b2·k, b1, k): cols[(b, l), a, k] = Θ_kl(a, b)
+        cols = torch.func.vmap(column)(
+            basis
+        )  # (b2·k, b1, k): cols[(b, l), a, k] = Θ_kl(a, b)
     full = cols.reshape(b2, k, b1, k).permute(2, 0, 3, 1)  # (b1, b2, k, l)
     return full if per_output else torch.diagonal(full, dim1=-2, dim2=-1).sum(-1)
 
@@ -323,7 +346,9 @@ def _check_inputs(
     last_dim = fc.input_dim if fc is not None else None
     x1 = check_tensor("x1", x1, ndim=ndim, last_dim=last_dim)
     if x1.ndim == 0 or len(x1) == 0:
-        raise ValueError(f"x1 must hold at least one sample; got shape {tuple(x1.shape)}")
+        raise ValueError(
+            f"x1 must hold at least one sample; got shape {tuple(x1.shape)}"
+        )
     if x2 is not None:
         x2 = check_tensor("x2", x2, ndim=ndim, last_dim=last_dim)
         if x2.ndim == 0 or len(x2) == 0 or x2.shape[1:] != x1.shape[1:]:

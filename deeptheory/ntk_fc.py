@@ -64,9 +64,7 @@ def fc_features(net: FCNet, params: Params, x: Tensor) -> FCFeatures:
     return FCFeatures(inputs=inputs, signals=signals)
 
 
-def fc_gram(
-    net: FCNet, f1: FCFeatures, f2: FCFeatures, *, per_output: bool
-) -> Tensor:
+def fc_gram(net: FCNet, f1: FCFeatures, f2: FCFeatures, *, per_output: bool) -> Tensor:
     """The NTK between two blocks from their features.
 
     Returns:

@@ -40,7 +40,9 @@ def test_relu_derivative_at_zero_follows_autograd():
 
 def test_softplus_has_unit_second_moment():
     beta = 5.0
-    moment = _gaussian_moment(lambda z: SOFTPLUS_SCALE * np.logaddexp(0, beta * z) / beta)
+    moment = _gaussian_moment(
+        lambda z: SOFTPLUS_SCALE * np.logaddexp(0, beta * z) / beta
+    )
     assert abs(moment - 1.0) < 1e-10
     assert abs(SOFTPLUS_SCALE - 1.40438) < 1e-5  # the constant quoted in the docstring
 
@@ -66,15 +68,20 @@ def _expectation_by_quadrature(fn, a, b, c):
     return value
 
 
-@pytest.mark.parametrize(("a", "b", "c"), [(1.0, 1.0, 0.3), (2.0, 0.5, -0.6), (3.0, 2.0, 2.3)])
+@pytest.mark.parametrize(
+    ("a", "b", "c"), [(1.0, 1.0, 0.3), (2.0, 0.5, -0.6), (3.0, 2.0, 2.3)]
+)
 def test_relu_closed_forms_match_quadrature(a, b, c):
     """Cho & Saul's arc-cosine formulas against direct integration over the quadrant."""
+
     def t(v):
         return torch.tensor(v, dtype=torch.float64)
 
     e_phi, e_dphi = gaussian_expectations("relu", t(a), t(b), t(c))
     assert abs(float(e_phi) - _expectation_by_quadrature(lambda u: u, a, b, c)) < 1e-8
-    assert abs(float(e_dphi) - _expectation_by_quadrature(lambda u: 1.0, a, b, c)) < 1e-8
+    assert (
+        abs(float(e_dphi) - _expectation_by_quadrature(lambda u: 1.0, a, b, c)) < 1e-8
+    )
 
 
 def test_relu_expectations_on_the_diagonal_are_exact():

@@ -42,8 +42,12 @@ def pair_at_cosines(cosines, d=2):
 @pytest.mark.parametrize(("activation", "beta", "hidden", "row", "sigma_out"), TABLE)
 def test_reference_table(activation, beta, hidden, row, sigma_out):
     x0, x = pair_at_cosines([1.0, 0.5, 0.0, -0.5, -1.0])
-    nngp, ntk = fc_kernels(x0, x, hidden_layers=hidden, bias_std=beta, activation=activation)
-    assert np.allclose(ntk[0].numpy(), row, atol=5.1e-5, rtol=0)  # the table has 4 decimals
+    nngp, ntk = fc_kernels(
+        x0, x, hidden_layers=hidden, bias_std=beta, activation=activation
+    )
+    assert np.allclose(
+        ntk[0].numpy(), row, atol=5.1e-5, rtol=0
+    )  # the table has 4 decimals
     assert abs(float(nngp[0, 0]) - sigma_out) < 5.1e-5
 
 
@@ -52,11 +56,17 @@ def test_sqrt2_relu_diagonal_is_layer_count(hidden, beta, d, seed):
     """Θ(x, x) = L + β² L (L + 1)/2 with L = hidden + 1 weight layers, when ‖x‖² = d."""
     x = random_inputs(4, d, seed=seed)
     x = x / x.norm(dim=1, keepdim=True) * math.sqrt(d)
-    nngp, ntk = fc_kernels(x, hidden_layers=hidden, bias_std=beta, activation="sqrt2_relu")
+    nngp, ntk = fc_kernels(
+        x, hidden_layers=hidden, bias_std=beta, activation="sqrt2_relu"
+    )
     n_layers = hidden + 1
     expected = n_layers + beta**2 * n_layers * (n_layers + 1) / 2
     assert_close(ntk.diagonal(), torch.full((4,), expected, dtype=x.dtype), **EXACT)
-    assert_close(nngp.diagonal(), torch.full((4,), 1 + n_layers * beta**2, dtype=x.dtype), **EXACT)
+    assert_close(
+        nngp.diagonal(),
+        torch.full((4,), 1 + n_layers * beta**2, dtype=x.dtype),
+        **EXACT,
+    )
 
 
 @given(st.integers(1, 6), seeds())
@@ -123,7 +133,9 @@ def _mpmath_kernels(x, y, *, hidden, sw, sb, sqrt2):
     gain = 2 if sqrt2 else 1
     for _ in range(hidden):
         t = mp.acos(max(min(c / mp.sqrt(a * b), 1), -1))
-        e_phi = gain * mp.sqrt(a * b) / (2 * mp.pi) * (mp.sin(t) + (mp.pi - t) * mp.cos(t))
+        e_phi = (
+            gain * mp.sqrt(a * b) / (2 * mp.pi) * (mp.sin(t) + (mp.pi - t) * mp.cos(t))
+        )
         e_dphi = gain * (mp.pi - t) / (2 * mp.pi)
         theta = sw2 * e_dphi * theta + sw2 * e_phi + sb2
         c = sw2 * e_phi + sb2
@@ -136,11 +148,15 @@ def _mpmath_kernels(x, y, *, hidden, sw, sb, sqrt2):
 def test_nearly_parallel_inputs_are_accurate(angle, hidden, sb, sqrt2):
     """Against 50-digit arithmetic: no loss of accuracy at the cusp θ → 0 (Kahan + det)."""
     x = torch.tensor([[1.3, 0.0, 0.0]], dtype=torch.float64)
-    y = 0.7 * torch.tensor([[math.cos(angle), math.sin(angle), 0.0]], dtype=torch.float64)
+    y = 0.7 * torch.tensor(
+        [[math.cos(angle), math.sin(angle), 0.0]], dtype=torch.float64
+    )
     activation = "sqrt2_relu" if sqrt2 else "relu"
     kw = dict(hidden_layers=hidden, weight_std=1.1, bias_std=sb, activation=activation)
     nngp, ntk = fc_kernels(x, y, **kw)
-    ref_nngp, ref_ntk = _mpmath_kernels(x[0], y[0], hidden=hidden, sw=1.1, sb=sb, sqrt2=sqrt2)
+    ref_nngp, ref_ntk = _mpmath_kernels(
+        x[0], y[0], hidden=hidden, sw=1.1, sb=sb, sqrt2=sqrt2
+    )
     assert abs(float(nngp) - ref_nngp) <= 1e-13 * abs(ref_nngp) + 1e-15
     assert abs(float(ntk) - ref_ntk) <= 1e-13 * abs(ref_ntk) + 1e-15
 
@@ -149,7 +165,9 @@ def test_linear_network_closed_form():
     """φ(z) = z, σ_w = 1: Σ^l = x·y/d + l σ_b², Θ^{L+1} = Σ_{l ≤ L+1} Σ^l."""
     x, y = random_inputs(3, 5, seed=1), random_inputs(4, 5, seed=2)
     hidden, beta = 3, 0.4
-    nngp, ntk = fc_kernels(x, y, hidden_layers=hidden, bias_std=beta, activation="linear")
+    nngp, ntk = fc_kernels(
+        x, y, hidden_layers=hidden, bias_std=beta, activation="linear"
+    )
     dot = x @ y.T / 5
     n_layers = hidden + 1
     assert_close(nngp, dot + n_layers * beta**2, **EXACT)
@@ -210,9 +228,17 @@ def test_follows_input_dtype():
     [
         (dict(hidden_layers=-1), ValueError, "hidden_layers must be >= 0"),
         (dict(hidden_layers=1.0), TypeError, "hidden_layers must be an int"),
-        (dict(hidden_layers=1, activation="tanh"), ValueError, "activation must be one of"),
+        (
+            dict(hidden_layers=1, activation="tanh"),
+            ValueError,
+            "activation must be one of",
+        ),
         (dict(hidden_layers=1, weight_std=-1.0), ValueError, "weight_std must be >= 0"),
-        (dict(hidden_layers=1, bias_std=float("nan")), ValueError, "bias_std must be finite"),
+        (
+            dict(hidden_layers=1, bias_std=float("nan")),
+            ValueError,
+            "bias_std must be finite",
+        ),
     ],
 )
 def test_bad_options_name_the_argument(kwargs, error, match):

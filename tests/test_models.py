@@ -31,10 +31,16 @@ def numpy_forward(net, params, x):
             w = p[f"w{layer}"]
             n_in = w.shape[1]
             last = layer == net.hidden_layers
-            c = 1 / n_in if (last and net.parametrization == "mean_field") else n_in**-0.5
+            c = (
+                1 / n_in
+                if (last and net.parametrization == "mean_field")
+                else n_in**-0.5
+            )
             z = np.array(
-                [net.weight_std * c * sum(w[i, j] * a[j] for j in range(n_in))
-                 for i in range(w.shape[0])]
+                [
+                    net.weight_std * c * sum(w[i, j] * a[j] for j in range(n_in))
+                    for i in range(w.shape[0])
+                ]
             )
             if net.bias_std:
                 z = z + net.bias_std * p[f"b{layer}"]
@@ -121,7 +127,11 @@ def test_compute_follows_input_dtype():
         (dict(input_dim=2, width=3.5), TypeError, "width must be an int"),
         (dict(input_dim=2, width=3, activation="gelu"), ValueError, "activation"),
         (dict(input_dim=2, width=3, bias_std=-1.0), ValueError, "bias_std"),
-        (dict(input_dim=2, width=3, parametrization="mup"), ValueError, "parametrization"),
+        (
+            dict(input_dim=2, width=3, parametrization="mup"),
+            ValueError,
+            "parametrization",
+        ),
         (dict(input_dim=2, width=3, out_dim=0), ValueError, "out_dim"),
     ],
 )
@@ -135,16 +145,16 @@ def test_bad_inputs_name_the_argument():
     params = net.init(generator=torch.Generator().manual_seed(0))
     with pytest.raises(ValueError, match="x must have last dimension 3"):
         net(params, torch.zeros(2, 4, dtype=torch.float64))
-    with pytest.raises(TypeError, match="x has dtype torch.float32 but params"):
+    with pytest.raises(TypeError, match=r"x has dtype torch\.float32 but params"):
         net(params, torch.zeros(2, 3))
-    with pytest.raises(TypeError, match="x must be a torch.Tensor"):
+    with pytest.raises(TypeError, match=r"x must be a torch\.Tensor"):
         net(params, [[0.0, 0.0, 0.0]])
     with pytest.raises(ValueError, match="params must have keys"):
         net({"w0": params["w0"]}, torch.zeros(2, 3, dtype=torch.float64))
     bad = dict(params, w1=torch.zeros(2, 4, dtype=torch.float64))
     with pytest.raises(ValueError, match=r"params\['w1'\] must have shape \(1, 4\)"):
         net.check_params(bad)
-    with pytest.raises(TypeError, match="generator must be a torch.Generator"):
+    with pytest.raises(TypeError, match=r"generator must be a torch\.Generator"):
         net.init(generator=0)
     with pytest.raises(ValueError, match="per ensemble member"):
         net(params, torch.zeros(2, 5, 3, dtype=torch.float64))
@@ -157,5 +167,5 @@ def test_functionalize_matches_the_module_and_does_not_alias():
     assert_close(model(params, x), module(x).detach())
     params["0.weight"].zero_()
     assert module[0].weight.abs().sum() > 0
-    with pytest.raises(TypeError, match="module must be a torch.nn.Module"):
+    with pytest.raises(TypeError, match=r"module must be a torch\.nn\.Module"):
         functionalize(lambda x: x)

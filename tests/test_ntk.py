@@ -27,9 +27,13 @@ def test_every_method_equals_the_loop_oracle(case, method, per_output, block_siz
     kwargs = dict(per_output=per_output, block_size=block_size)
     net, params, x1, x2 = case.net, case.params, case.x1, case.x2
     oracle = empirical_ntk(net, params, x1, x2, method="loop", per_output=per_output)
-    assert_close(empirical_ntk(net, params, x1, x2, method=method, **kwargs), oracle, **EXACT)
+    assert_close(
+        empirical_ntk(net, params, x1, x2, method=method, **kwargs), oracle, **EXACT
+    )
     oracle_sym = empirical_ntk(net, params, x1, method="loop", per_output=per_output)
-    assert_close(empirical_ntk(net, params, x1, method=method, **kwargs), oracle_sym, **EXACT)
+    assert_close(
+        empirical_ntk(net, params, x1, method=method, **kwargs), oracle_sym, **EXACT
+    )
 
 
 @given(fc_cases(ensemble=st.sampled_from([1, 2, 4])), st.sampled_from(FAST_METHODS))
@@ -50,12 +54,19 @@ def test_kernel_is_symmetric_psd_and_consistent(case):
     assert_symmetric(theta, rtol=0.0)  # x2=None mirrors blocks: exactly symmetric
     assert_psd(theta)
     # Θ(x2, x1) = Θ(x1, x2)ᵀ, and the kernel of a concatenation is made of the blocks
-    assert_close(empirical_ntk(net, params, x2, x1), empirical_ntk(net, params, x1, x2).T)
+    assert_close(
+        empirical_ntk(net, params, x2, x1), empirical_ntk(net, params, x1, x2).T
+    )
     both = empirical_ntk(net, params, torch.cat([x1, x2]))
-    assert_close(both[: len(x1), len(x1) :], empirical_ntk(net, params, x1, x2), **EXACT)
+    assert_close(
+        both[: len(x1), len(x1) :], empirical_ntk(net, params, x1, x2), **EXACT
+    )
     # per-output blocks: their trace is the default result, and Θ_kl(x, x') = Θ_lk(x', x)
     blocks = empirical_ntk(net, params, x1, x2, per_output=True)
-    assert_close(torch.diagonal(blocks, dim1=-2, dim2=-1).sum(-1), empirical_ntk(net, params, x1, x2))
+    assert_close(
+        torch.diagonal(blocks, dim1=-2, dim2=-1).sum(-1),
+        empirical_ntk(net, params, x1, x2),
+    )
     swapped = empirical_ntk(net, params, x2, x1, per_output=True)
     assert_close(swapped, blocks.permute(1, 0, 3, 2), **EXACT)
 
@@ -90,7 +101,9 @@ def test_one_hidden_layer_closed_form(case, method):
     last = c1**2 * act.fn(z1) @ act.fn(z2).T + sb**2
     g1, g2 = act.derivative(z1) * v, act.derivative(z2) * v
     hidden = c1**2 * (g1 @ g2.T) * (c0**2 * x1 @ x2.T + sb**2)
-    assert_close(empirical_ntk(net, params, x1, x2, method=method), last + hidden, **EXACT)
+    assert_close(
+        empirical_ntk(net, params, x1, x2, method=method), last + hidden, **EXACT
+    )
 
 
 def test_output_scaling_multiplies_the_kernel_by_alpha_squared():
@@ -129,11 +142,21 @@ def test_generic_torch_model_methods_agree(per_output):
     for method in ["auto", "jacobian", "ntk_vp"]:
         for block_size in [None, 2]:
             theta = empirical_ntk(
-                module, None, x1, x2, method=method, per_output=per_output, block_size=block_size
+                module,
+                None,
+                x1,
+                x2,
+                method=method,
+                per_output=per_output,
+                block_size=block_size,
             )
-            assert_close(theta, oracle, **EXACT, name=f"{method}, block_size={block_size}")
+            assert_close(
+                theta, oracle, **EXACT, name=f"{method}, block_size={block_size}"
+            )
     model, params = functionalize(module)
-    assert_close(empirical_ntk(model, params, x1, x2, per_output=per_output), oracle, **EXACT)
+    assert_close(
+        empirical_ntk(model, params, x1, x2, per_output=per_output), oracle, **EXACT
+    )
 
 
 def test_float32_inputs_give_float32_kernels_close_to_float64():
@@ -156,7 +179,9 @@ def test_large_n_is_computed_in_blocks():
     x = torch.randn(300, 3, dtype=torch.float64, generator=generator)
     whole = empirical_ntk(net, params, x, block_size=300)
     assert_close(empirical_ntk(net, params, x, block_size=7), whole, **EXACT)
-    assert_close(empirical_ntk(net, params, x[:50], x, block_size=13), whole[:50], **EXACT)
+    assert_close(
+        empirical_ntk(net, params, x[:50], x, block_size=13), whole[:50], **EXACT
+    )
 
 
 @pytest.fixture
@@ -169,23 +194,77 @@ def fc_setup():
 @pytest.mark.parametrize(
     ("call", "error", "match"),
     [
-        (lambda n, p, x: empirical_ntk(n, p, x, method="fast"), ValueError, "method must be one of"),
-        (lambda n, p, x: empirical_ntk(n, p, x[:, :2]), ValueError, "x1 must have last dimension 3"),
-        (lambda n, p, x: empirical_ntk(n, p, x, x[:, :2]), ValueError, "x2 must have last dimension 3"),
-        (lambda n, p, x: empirical_ntk(n, p, x[0]), ValueError, "x1 must have 2 dimensions"),
+        (
+            lambda n, p, x: empirical_ntk(n, p, x, method="fast"),
+            ValueError,
+            "method must be one of",
+        ),
+        (
+            lambda n, p, x: empirical_ntk(n, p, x[:, :2]),
+            ValueError,
+            "x1 must have last dimension 3",
+        ),
+        (
+            lambda n, p, x: empirical_ntk(n, p, x, x[:, :2]),
+            ValueError,
+            "x2 must have last dimension 3",
+        ),
+        (
+            lambda n, p, x: empirical_ntk(n, p, x[0]),
+            ValueError,
+            "x1 must have 2 dimensions",
+        ),
         (lambda n, p, x: empirical_ntk(n, p, x[:0]), ValueError, "at least one sample"),
-        (lambda n, p, x: empirical_ntk(n, p, x * math.nan), ValueError, "x1 contains non-finite"),
-        (lambda n, p, x: empirical_ntk(n, p, x, x * math.inf), ValueError, "x2 contains non-finite"),
-        (lambda n, p, x: empirical_ntk(n, p, x.float()), TypeError, "params\\['w0'\\] has dtype"),
+        (
+            lambda n, p, x: empirical_ntk(n, p, x * math.nan),
+            ValueError,
+            "x1 contains non-finite",
+        ),
+        (
+            lambda n, p, x: empirical_ntk(n, p, x, x * math.inf),
+            ValueError,
+            "x2 contains non-finite",
+        ),
+        (
+            lambda n, p, x: empirical_ntk(n, p, x.float()),
+            TypeError,
+            "params\\['w0'\\] has dtype",
+        ),
         (lambda n, p, x: empirical_ntk(n, p, x, x.float()), TypeError, "x2 has dtype"),
-        (lambda n, p, x: empirical_ntk(n, p, x.long()), TypeError, "x1 must have a floating dtype"),
-        (lambda n, p, x: empirical_ntk(n, p, x.numpy()), TypeError, "x1 must be a torch.Tensor"),
-        (lambda n, p, x: empirical_ntk(n, p, x, block_size=0), ValueError, "block_size must be >= 1"),
-        (lambda n, p, x: empirical_ntk(n, p, x, per_output=1), TypeError, "per_output must be a bool"),
+        (
+            lambda n, p, x: empirical_ntk(n, p, x.long()),
+            TypeError,
+            "x1 must have a floating dtype",
+        ),
+        (
+            lambda n, p, x: empirical_ntk(n, p, x.numpy()),
+            TypeError,
+            "x1 must be a torch.Tensor",
+        ),
+        (
+            lambda n, p, x: empirical_ntk(n, p, x, block_size=0),
+            ValueError,
+            "block_size must be >= 1",
+        ),
+        (
+            lambda n, p, x: empirical_ntk(n, p, x, per_output=1),
+            TypeError,
+            "per_output must be a bool",
+        ),
         (lambda n, p, x: empirical_ntk(n, None, x), TypeError, "params must be a dict"),
         (lambda n, p, x: empirical_ntk(n, {}, x), ValueError, "params is empty"),
-        (lambda n, p, x: empirical_ntk(lambda q, y: n(q, y), p, x, method="structured"), ValueError, "needs an FCNet"),
-        (lambda n, p, x: empirical_ntk(lambda q, y: n(q, y)[None], p, x), ValueError, "must return a tensor of shape"),
+        (
+            lambda n, p, x: empirical_ntk(
+                lambda q, y: n(q, y), p, x, method="structured"
+            ),
+            ValueError,
+            "needs an FCNet",
+        ),
+        (
+            lambda n, p, x: empirical_ntk(lambda q, y: n(q, y)[None], p, x),
+            ValueError,
+            "must return a tensor of shape",
+        ),
         (lambda n, p, x: empirical_ntk(42, p, x), TypeError, "model must be callable"),
     ],
 )

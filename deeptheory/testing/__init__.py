@@ -83,7 +83,9 @@ def _check_tensor(name: str, actual: Any, expected: Tensor) -> Tensor:
     if actual.dtype != expected.dtype:
         _fail("dtype", f"{name}: expected dtype {expected.dtype}, got {actual.dtype}")
     if actual.device != expected.device:
-        _fail("device", f"{name}: expected device {expected.device}, got {actual.device}")
+        _fail(
+            "device", f"{name}: expected device {expected.device}, got {actual.device}"
+        )
     if actual.is_floating_point() and not bool(torch.isfinite(actual).all()):
         bad = (~torch.isfinite(actual)).nonzero()[0].tolist()
         _fail("finite", f"{name}: contains nan or inf (first at index {tuple(bad)})")
@@ -110,7 +112,9 @@ def assert_close(
     """
     __tracebackhide__ = True
     if not isinstance(expected, torch.Tensor):
-        raise TypeError(f"expected must be a torch.Tensor; got {type(expected).__name__}")
+        raise TypeError(
+            f"expected must be a torch.Tensor; got {type(expected).__name__}"
+        )
     actual = _check_tensor(name, actual, expected)
     tol = tolerance(expected.dtype) if expected.is_floating_point() else Tolerance(0, 0)
     rtol = tol.rtol if rtol is None else rtol
@@ -123,7 +127,9 @@ def assert_close(
     worst = int(err.argmax())
     max_err = float(err.reshape(-1)[worst])
     if max_err > bound:
-        index = tuple(int(i) for i in torch.unravel_index(torch.tensor(worst), err.shape))
+        index = tuple(
+            int(i) for i in torch.unravel_index(torch.tensor(worst), err.shape)
+        )
         rel = max_err / scale if scale > 0 else float("inf")
         n_bad = int((err > bound).sum())
         _fail(
@@ -134,13 +140,17 @@ def assert_close(
         )
 
 
-def assert_symmetric(k: Tensor, *, rtol: float | None = None, name: str = "kernel") -> None:
+def assert_symmetric(
+    k: Tensor, *, rtol: float | None = None, name: str = "kernel"
+) -> None:
     """Assert a (…, n, n) matrix equals its transpose up to ``rtol · max|k|``."""
     __tracebackhide__ = True
     if not isinstance(k, torch.Tensor):
         _fail("type", f"{name}: expected a torch.Tensor, got {type(k).__name__}")
     if k.ndim < 2 or k.shape[-1] != k.shape[-2]:
-        _fail("shape", f"{name}: expected a square (…, n, n) matrix, got {tuple(k.shape)}")
+        _fail(
+            "shape", f"{name}: expected a square (…, n, n) matrix, got {tuple(k.shape)}"
+        )
     rtol = tolerance(k.dtype).rtol if rtol is None else rtol
     err = float((k - k.transpose(-1, -2)).abs().max()) if k.numel() else 0.0
     scale = float(k.abs().max()) if k.numel() else 0.0

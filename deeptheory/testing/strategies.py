@@ -42,7 +42,9 @@ def register_profiles() -> None:
 
 def dtypes(*, float32: bool = True) -> st.SearchStrategy[torch.dtype]:
     """float64, and float32 unless ``float32=False``."""
-    return st.sampled_from([torch.float64, torch.float32] if float32 else [torch.float64])
+    return st.sampled_from(
+        [torch.float64, torch.float32] if float32 else [torch.float64]
+    )
 
 
 def seeds() -> st.SearchStrategy[int]:

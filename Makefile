@@ -1,0 +1,51 @@
+# deeptheory: `make demo` runs the main job, `make test` the test suite.
+# Both create .venv and install everything on first use (and again when pyproject.toml changes).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# The CPU wheel of torch is installed first: an unpinned `torch` would pull a multi-GB CUDA
+# build. On a machine with a GPU, `make TORCH=torch ...` installs the default build instead.
+TORCH  ?= torch==2.13.0
+
+.PHONY: help venv demo test test-slow lint format bench clean
+
+help:
+	@echo "make demo       run the main demo (NTK convergence figure in figures/)"
+	@echo "make test       lint + format check + test suite (what CI runs)"
+	@echo "make test-slow  the slow checks (marked 'slow')"
+	@echo "make bench      benchmarks/ntk.py (NTK methods, ~20 min)"
+	@echo "make format     apply ruff format and the autofixable lint rules"
+	@echo "make clean      remove .venv and generated files"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/deeptheory ntk-convergence --out figures/ntk_convergence.png
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/python -m pytest -m "not slow"
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -m slow
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/ntk.py
+
+clean:
+	rm -rf $(VENV) figures build .pytest_cache .ruff_cache .hypothesis
