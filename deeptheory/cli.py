@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 
 from deeptheory import __version__
 
@@ -22,22 +23,35 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _add_device_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--device",
+        default=None,
+        help="torch device to compute on (default: cuda if available, else cpu)",
+    )
+
+
 def _ntk_convergence(args: argparse.Namespace) -> int:
+    args.device = args.device or _default_device()
     from deeptheory.experiments.ntk_convergence import (
         NTKConvergenceConfig,
         plot_ntk_convergence,
         run_ntk_convergence,
     )
 
-    config = NTKConvergenceConfig()
+    config = NTKConvergenceConfig(device=args.device)
     if args.quick:
-        config = NTKConvergenceConfig(widths=(64, 256, 1024), seeds=4, points=41)
+        config = replace(config, widths=(64, 256, 1024), seeds=4, points=41)
     if args.widths:
-        config = NTKConvergenceConfig(
-            **{**config.__dict__, "widths": tuple(args.widths)}
-        )
+        config = replace(config, widths=tuple(args.widths))
     if args.seeds:
-        config = NTKConvergenceConfig(**{**config.__dict__, "seeds": args.seeds})
+        config = replace(config, seeds=args.seeds)
     result = run_ntk_convergence(config, progress=not args.no_progress)
     path = plot_ntk_convergence(result, args.out)
     print("width  relative error ‖Θ_h − Θ_∞‖/‖Θ_∞‖ (mean ± std over seeds)")
@@ -46,7 +60,7 @@ def _ntk_convergence(args: argparse.Namespace) -> int:
         print(f"{h:>6}  {float(err.mean()):.4f} ± {float(err.std()):.4f}")
     print(f"log-log slope of the error against the width: {result.slope():+.3f}")
     print("(theory: −0.5)")
-    print(f"figure written to {path}")
+    print(f"computed on {config.device}; figure written to {path}")
     return 0
 
 
@@ -77,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", default="figures/ntk_convergence.png", help="where to save the figure"
     )
     conv.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    _add_device_option(conv)
     conv.set_defaults(func=_ntk_convergence)
     return parser
 

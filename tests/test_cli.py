@@ -54,3 +54,17 @@ def test_ntk_convergence_quick_writes_a_figure(tmp_path):
     assert errors[0] > errors[1] > errors[2]  # the error falls with the width
     slope = float(next(line for line in lines if "slope" in line).split(":")[1])
     assert -0.8 < slope < -0.2
+
+
+@pytest.mark.slow
+def test_full_ntk_convergence_demo(tmp_path):
+    """`make demo` itself: widths 100, 1000, 10 000 and 10 seeds (Jacot et al. Fig. 1)."""
+    out = tmp_path / "conv.png"
+    result = run(
+        "ntk-convergence", "--no-progress", "--device", "cpu", "--out", str(out)
+    )
+    assert result.returncode == 0, result.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    lines = result.stdout.splitlines()
+    slope = float(next(line for line in lines if "slope" in line).split(":")[1])
+    assert -0.6 < slope < -0.4

@@ -56,3 +56,29 @@ def test_empirical_ntk_converges_to_the_analytic_limit(
     assert z_scores[-1] < 4.5, f"mean over seeds is off: z-scores per width {z_scores}"
     slope = np.polyfit(np.log(widths), np.log(rel_std), 1)[0]
     assert -0.6 < slope < -0.4, f"std ∝ h^{slope:.3f}, expected h^-0.5 ({rel_std})"
+
+
+@pytest.mark.slow
+def test_deeper_and_wider_convergence():
+    """Four hidden layers up to width 2048: the mean converges and std ∝ h^{-1/2}."""
+    x = random_inputs(5, 4, seed=12)
+    widths = (128, 256, 512, 1024, 2048)
+    _, analytic = fc_kernels(x, hidden_layers=4, bias_std=0.2, activation="sqrt2_relu")
+    rel_std, rel_err = [], []
+    for i, width in enumerate(widths):
+        net = FCNet(
+            input_dim=4,
+            width=width,
+            hidden_layers=4,
+            activation="sqrt2_relu",
+            bias_std=0.2,
+        )
+        generator = torch.Generator().manual_seed(500 + i)
+        kernels = torch.stack(
+            [empirical_ntk(net, net.init(generator=generator), x) for _ in range(64)]
+        )
+        rel_std.append(float((kernels.std(0) / analytic.abs()).mean()))
+        rel_err.append(float((kernels.mean(0) - analytic).norm() / analytic.norm()))
+    slope = np.polyfit(np.log(widths), np.log(rel_std), 1)[0]
+    assert -0.6 < slope < -0.4, f"std ∝ h^{slope:.3f} ({rel_std})"
+    assert rel_err[-1] < 0.02, rel_err

@@ -36,6 +36,7 @@ class NTKConvergenceConfig:
     bias_std: float = 0.1  # β
     points: int = 101  # grid of γ in [−π, π]
     seed: int = 0  # seeds the generator of all initialisations
+    device: str = "cpu"  # "cuda" runs the same code on a GPU
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def run_ntk_convergence(
     config: NTKConvergenceConfig = NTKConvergenceConfig(), *, progress: bool = True
 ) -> NTKConvergenceResult:
     """Compute the empirical NTKs of every width and seed, and the analytic limit."""
-    x = circle_inputs(config.points)
+    x = circle_inputs(config.points).to(config.device)
     x0 = x.new_tensor([[1.0, 0.0]])
     _, analytic = fc_kernels(
         x0,
@@ -78,7 +79,7 @@ def run_ntk_convergence(
         bias_std=config.bias_std,
         activation=config.activation,
     )
-    generator = torch.Generator().manual_seed(config.seed)
+    generator = torch.Generator(device=config.device).manual_seed(config.seed)
     empirical: dict[int, Tensor] = {}
     runs = [(h, s) for h in config.widths for s in range(config.seeds)]
     for h, s in tqdm(runs, desc="empirical NTK (width, seed)", disable=not progress):
@@ -89,11 +90,12 @@ def run_ntk_convergence(
             activation=config.activation,
             bias_std=config.bias_std,
         )
-        params = net.init(generator=generator)
+        params = net.init(generator=generator, device=config.device)
         theta = empirical_ntk(net, params, x0, x)[0]
         empirical.setdefault(h, x.new_empty(config.seeds, config.points))[s] = theta
     gamma = torch.atan2(x[:, 1], x[:, 0])
-    return NTKConvergenceResult(config, gamma, analytic[0], empirical)
+    cpu = {h: theta.cpu() for h, theta in empirical.items()}
+    return NTKConvergenceResult(config, gamma.cpu(), analytic[0].cpu(), cpu)
 
 
 def plot_ntk_convergence(result: NTKConvergenceResult, path: str | Path) -> Path:
