@@ -97,12 +97,19 @@ class Activation:
       fn: φ, elementwise on tensors.
       derivative: φ', elementwise on tensors.
       kernel: closed-form Gaussian expectations, or None where there are none.
+      derivative_: φ' computed in the buffer of its argument (which it overwrites), or
+        None to fall back on ``derivative``; saves a temporary in the structured NTK.
     """
 
     name: str
     fn: Callable[[Tensor], Tensor]
     derivative: Callable[[Tensor], Tensor]
     kernel: HomogeneousKernel | None = None
+    derivative_: Callable[[Tensor], Tensor] | None = None
+
+    def derivative_overwriting(self, z: Tensor) -> Tensor:
+        """φ'(z), possibly written over z (do not use z afterwards)."""
+        return self.derivative(z) if self.derivative_ is None else self.derivative_(z)
 
 
 def _theta_minus_sin(theta: Tensor) -> Tensor:
@@ -166,12 +173,15 @@ def _tanh_derivative(z: Tensor) -> Tensor:
 
 
 ACTIVATIONS: dict[str, Activation] = {
-    "relu": Activation("relu", torch.relu, _relu_derivative, RELU_KERNEL),
+    "relu": Activation(
+        "relu", torch.relu, _relu_derivative, RELU_KERNEL, lambda z: z.gt_(0)
+    ),
     "sqrt2_relu": Activation(
         "sqrt2_relu",
         lambda z: math.sqrt(2.0) * torch.relu(z),
         lambda z: math.sqrt(2.0) * _relu_derivative(z),
         SQRT2_RELU_KERNEL,
+        lambda z: z.gt_(0).mul_(math.sqrt(2.0)),
     ),
     "softplus": Activation("softplus", _softplus, _softplus_derivative),
     "tanh": Activation("tanh", torch.tanh, _tanh_derivative),

@@ -204,24 +204,27 @@ class FCNet:
 
         Computed in the dtype and on the device of ``x``; params must match them.
         """
-        return self.forward(params, x)[-1]
-
-    def forward(self, params: Params, x: Tensor) -> list[Tensor]:
-        """All pre-activations [z¹, …, z^L, f] (f squeezed to (…, n) for a scalar net)."""
         self._check_input(params, x)
         act = self.act
         a = x
-        pre: list[Tensor] = []
-        for layer in range(self.hidden_layers + 1):
-            z = self.scale(layer) * (a @ params[f"w{layer}"].transpose(-1, -2))
-            if self.has_bias:
-                z = z + self.bias_std * params[f"b{layer}"].unsqueeze(-2)
-            pre.append(z)
-            if layer < self.hidden_layers:
-                a = act.fn(z)
-        if self.out_dim is None:
-            pre[-1] = pre[-1].squeeze(-1)
-        return pre
+        for layer in range(self.hidden_layers):
+            a = act.fn(self.affine(layer, params, a))
+        f = self.affine(self.hidden_layers, params, a)
+        return f.squeeze(-1) if self.out_dim is None else f
+
+    def affine(self, layer: int, params: Params, a: Tensor) -> Tensor:
+        """z^{l+1} = c_l a W^lᵀ + σ_b b^l for the layer input a (…, n, n_l).
+
+        The one place where the parametrisation is applied (the NTK path uses it too).
+        The scale and bias are applied in place to the fresh product: no extra (n, width)
+        temporaries, and autograd is unaffected (matmul's backward needs only its inputs).
+        """
+        z = torch.matmul(a, params[f"w{layer}"].transpose(-1, -2)).mul_(
+            self.scale(layer)
+        )
+        if self.has_bias:
+            z = z.add_(params[f"b{layer}"].unsqueeze(-2), alpha=self.bias_std)
+        return z
 
     def _check_input(self, params: Params, x: Tensor) -> None:
         self.check_params(params)

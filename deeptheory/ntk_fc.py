@@ -42,23 +42,38 @@ class FCFeatures:
 
 
 def fc_features(net: FCNet, params: Params, x: Tensor) -> FCFeatures:
-    """Forward and backward pass of ``net`` on ``x`` (n, d), keeping what the NTK needs."""
+    """Forward and backward pass of ``net`` on ``x`` (n, d), keeping what the NTK needs.
+
+    Memory-bound work is kept to a minimum (it is what separates this path from the
+    matmul rate): φ is computed once, φ' is written over z where the activation allows,
+    and the output layer's forward pass is skipped (the NTK does not need f).
+    """
     act = net.act
-    pre = net.forward(params, x)
-    hidden = pre[:-1]  # z¹ … z^L, each (…, n, h)
     lead = params["w0"].shape[:-2]  # (E,) for an ensemble, () otherwise
     inputs = [x.expand(*lead, *x.shape[-2:])]
-    inputs += [act.fn(z) for z in hidden]
-    signals: list[Tensor] = []
+    dphis: list[Tensor] = []
+    a = x
+    for layer in range(net.hidden_layers):
+        z = net.affine(layer, params, a)
+        a = act.fn(z)
+        inputs.append(a)
+        dphis.append(act.derivative_overwriting(z).unsqueeze(-2))  # (…, n, 1, h)
     # δ^L_k = c_L W^L_k ∘ φ'(z^L); then δ^l = (δ^{l+1} c_l W^l) ∘ φ'(z^l).
+    signals: list[Tensor] = []
     delta = None
     for layer in range(net.hidden_layers, 0, -1):
-        w = net.scale(layer) * params[f"w{layer}"]  # (…, n_{l+1}, h)
-        dphi = act.derivative(hidden[layer - 1]).unsqueeze(-2)  # (…, n, 1, h)
+        w = params[f"w{layer}"]  # (…, n_{l+1}, h)
+        dphi = dphis[layer - 1]
         if delta is None:
-            delta = w.unsqueeze(-3) * dphi  # (…, n, k, h)
+            scaled = (net.scale(layer) * w).unsqueeze(-3)  # (…, 1, k, h)
+            # a scalar output fits in φ's buffer; k outputs need a new (…, n, k, h)
+            delta = dphi.mul_(scaled) if net.outputs == 1 else dphi * scaled
         else:
-            delta = (delta @ w.unsqueeze(-3)) * dphi
+            # one (n·k, n_{l+1}) @ (n_{l+1}, h) GEMM, not n batched matrix-vector products
+            *batch, n, k, width = delta.shape
+            flat = torch.matmul(delta.reshape(*batch, n * k, width), w)
+            delta = flat.reshape(*batch, n, k, w.shape[-1]).mul_(dphi)
+            delta.mul_(net.scale(layer))
         signals.append(delta)
     signals.reverse()
     return FCFeatures(inputs=inputs, signals=signals)
@@ -75,28 +90,28 @@ def fc_gram(net: FCNet, f1: FCFeatures, f2: FCFeatures, *, per_output: bool) -> 
     k = net.outputs
     last = net.hidden_layers
 
-    def input_gram(layer: int) -> Tensor:
-        a1, a2 = f1.inputs[layer], f2.inputs[layer]
-        gram = a1 @ a2.transpose(-1, -2)
-        gram = net.scale(layer) ** 2 * gram
-        return gram + bias2 if bias2 else gram
+    def input_gram(layer: int) -> Tensor:  # c_l² a·a' + σ_b², built in place
+        gram = torch.matmul(f1.inputs[layer], f2.inputs[layer].transpose(-1, -2))
+        gram.mul_(net.scale(layer) ** 2)
+        return gram.add_(bias2) if bias2 else gram
 
     # Output layer: δ^{L+1}_k · δ^{L+1}_{k'} = 1{k = k'}.
-    out = input_gram(last)
+    theta = input_gram(last)
     if per_output:
-        eye = torch.eye(k, dtype=out.dtype, device=out.device)
-        theta = out[..., None, None] * eye
-    else:
-        theta = k * out if k != 1 else out
+        eye = torch.eye(k, dtype=theta.dtype, device=theta.device)
+        theta = theta[..., None, None] * eye
+    elif k != 1:
+        theta.mul_(k)
     for layer in range(last):
         d1, d2 = f1.signals[layer], f2.signals[layer]  # (…, n, k, h)
         if per_output:
             signal = torch.einsum("...akh,...blh->...abkl", d1, d2)
-            theta = theta + signal * input_gram(layer)[..., None, None]
+            theta.add_(signal.mul_(input_gram(layer)[..., None, None]))
         else:
             d1 = d1.reshape(*d1.shape[:-2], -1)
             d2 = d2.reshape(*d2.shape[:-2], -1)
-            theta = theta + (d1 @ d2.transpose(-1, -2)) * input_gram(layer)
+            signal = torch.matmul(d1, d2.transpose(-1, -2))
+            theta.add_(signal.mul_(input_gram(layer)))
     return theta
 
 

@@ -184,6 +184,33 @@ def test_large_n_is_computed_in_blocks():
     )
 
 
+def test_symmetric_split_for_large_n_is_exact():
+    """From SPLIT_SYMMETRIC_FROM samples on, x2=None computes 10 of 16 blocks and mirrors."""
+    from deeptheory.ntk import SPLIT_SYMMETRIC_FROM
+
+    net = FCNet(input_dim=2, width=8, hidden_layers=2, bias_std=0.1, out_dim=2)
+    generator = torch.Generator().manual_seed(4)
+    params = net.init(generator=generator)
+    x = torch.randn(
+        SPLIT_SYMMETRIC_FROM + 37, 2, dtype=torch.float64, generator=generator
+    )
+    for method in ["structured", "jacobian"]:
+        theta = empirical_ntk(net, params, x, method=method)
+        assert_symmetric(theta, rtol=0.0)
+        assert_close(theta, empirical_ntk(net, params, x, x, method=method), **EXACT)
+
+
+@given(fc_cases(ensemble=st.sampled_from([None, 2])), st.sampled_from(FAST_METHODS))
+def test_inputs_and_params_are_not_modified(case, method):
+    """The structured path works in place on its own temporaries, never on the caller's."""
+    params = {k: v.clone() for k, v in case.params.items()}
+    x1, x2 = case.x1.clone(), case.x2.clone()
+    empirical_ntk(case.net, case.params, case.x1, case.x2, method=method)
+    empirical_ntk(case.net, case.params, case.x1, method=method, per_output=True)
+    assert all(torch.equal(params[k], case.params[k]) for k in params)
+    assert torch.equal(x1, case.x1) and torch.equal(x2, case.x2)
+
+
 @pytest.fixture
 def fc_setup():
     net = FCNet(input_dim=3, width=4)
