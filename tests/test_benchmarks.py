@@ -1,0 +1,20 @@
+"""The benchmark scripts still run (tiny sizes); their timings are not asserted here."""
+
+import importlib.util
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_ntk_benchmark_smoke_run_agrees_with_the_oracle(capsys):
+    """`--smoke` times every method on tiny nets and checks them against the loop."""
+    assert load("ntk").main(["--smoke"]) == 0
+    out = capsys.readouterr().out
+    assert "structured" in out and "jacobian" in out and "ntk_vp" in out
