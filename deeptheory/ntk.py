@@ -129,8 +129,8 @@ def empirical_ntk(
     fn = _as_matrix_output(model)
     k = _num_outputs(fn, params, x1)
     num_params = sum(p.numel() for p in params.values())
+    per_sample = max(1, k * num_params * x1.element_size())  # one Jacobian row block
     if block_size is None:
-        per_sample = max(1, k * num_params * x1.element_size())
         block_size = max(1, BLOCK_BYTES // per_sample)
     if method == "loop":
         feats, gram = (lambda xb: _jacobian_loop(fn, params, xb)), _contract
@@ -141,7 +141,15 @@ def empirical_ntk(
         feats = lambda xb: xb  # noqa: E731
         gram = lambda a, b, per_output: _ntk_vp_block(fn, params, a, b, k, per_output)  # noqa: E731
     return blocked_gram(
-        feats, gram, x1, x2, block_size=block_size, per_output=per_output
+        feats,
+        gram,
+        x1,
+        x2,
+        block_size=block_size,
+        per_output=per_output,
+        cache_bytes=4 * BLOCK_BYTES,
+        # ntk_vp's "features" are the inputs themselves: always cheap to keep
+        feature_bytes=lambda n: n * (per_sample if method != "ntk_vp" else 0),
     )
 
 
@@ -160,7 +168,9 @@ def blocked_gram(
     """Assemble a Gram matrix block by block from per-sample ``features``.
 
     ``gram(f1, f2, per_output=...)`` returns the block (…, b1, b2[, k, k]). The features of
-    the column blocks are kept when they fit in ``cache_bytes`` and recomputed otherwise.
+    the column blocks are kept when ``feature_bytes(n2)`` fits in ``cache_bytes`` (always,
+    if ``cache_bytes`` is None) and recomputed for every row block otherwise, so memory
+    stays bounded by a few blocks whatever n.
     With ``x2 is None`` only blocks j ≥ i are computed and mirrored (for
     n ≥ ``SPLIT_SYMMETRIC_FROM`` the block size is capped at ⌈n/4⌉ so that this saves work).
     """
@@ -208,13 +218,12 @@ def blocked_gram(
                 else result[..., r0:r1, c0:c1]
             )
             view.copy_(block)
-            if symmetric and j > i:
-                mirror = block.transpose(-1, -2)
+            if symmetric and j > i:  # Θ_kl(x', x) = Θ_lk(x, x')
                 if per_output:
                     mirror = block.transpose(-4, -3).transpose(-2, -1)
                     result[..., c0:c1, r0:r1, :, :].copy_(mirror)
                 else:
-                    result[..., c0:c1, r0:r1].copy_(mirror)
+                    result[..., c0:c1, r0:r1].copy_(block.transpose(-1, -2))
     assert result is not None  # x1 has at least one row (checked)
     return result
 

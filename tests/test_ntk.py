@@ -184,6 +184,26 @@ def test_large_n_is_computed_in_blocks():
     )
 
 
+@pytest.mark.parametrize("method", [*FAST_METHODS, "loop"])
+def test_tiny_memory_budget_recomputes_blocks_exactly(monkeypatch, method):
+    """With BLOCK_BYTES tiny, blocks are small and column features are not cached."""
+    import deeptheory.ntk
+
+    net = FCNet(input_dim=3, width=6, hidden_layers=2, out_dim=2, bias_std=0.3)
+    generator = torch.Generator().manual_seed(2)
+    params = net.init(generator=generator)
+    x1 = torch.randn(11, 3, dtype=torch.float64, generator=generator)
+    x2 = torch.randn(9, 3, dtype=torch.float64, generator=generator)
+    expected = [empirical_ntk(net, params, x1, x2), empirical_ntk(net, params, x1)]
+    monkeypatch.setattr(deeptheory.ntk, "BLOCK_BYTES", 1024)
+    got = [
+        empirical_ntk(net, params, x1, x2, method=method),
+        empirical_ntk(net, params, x1, method=method),
+    ]
+    for a, b in zip(got, expected, strict=True):
+        assert_close(a, b, **EXACT)
+
+
 def test_symmetric_split_for_large_n_is_exact():
     """From SPLIT_SYMMETRIC_FROM samples on, x2=None computes 10 of 16 blocks and mirrors."""
     from deeptheory.ntk import SPLIT_SYMMETRIC_FROM
