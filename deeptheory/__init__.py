@@ -6,12 +6,16 @@ tensors that follow their inputs' dtype and device. Conventions are stated in ea
 docstring; ``docs/notation.md`` lists the symbols.
 """
 
+from deeptheory import _integrity
 from deeptheory.activations import ACTIVATIONS, KERNEL_ACTIVATIONS
 from deeptheory.kernels import fc_kernels
 from deeptheory.models import FCNet, Model, Params, functionalize
 from deeptheory.ntk import empirical_ntk
 
 __version__ = "0.1.0"
+
+# Record the comparison helpers before any (student) code can replace them.
+_integrity.take_snapshot()
 
 __all__ = [
     "ACTIVATIONS",

@@ -28,6 +28,7 @@ __all__ = [
     "CheckFailure",
     "Tolerance",
     "assert_close",
+    "assert_like",
     "assert_psd",
     "assert_symmetric",
     "tolerance",
@@ -71,7 +72,8 @@ def _fail(layer: str, message: str) -> None:
     raise CheckFailure(layer, message)
 
 
-def _check_tensor(name: str, actual: Any, expected: Tensor) -> Tensor:
+def assert_like(actual: Any, expected: Tensor, *, name: str = "result") -> Tensor:
+    """Assert the structural layers only: type → shape → dtype → device → finite."""
     __tracebackhide__ = True
     if not isinstance(actual, torch.Tensor):
         _fail("type", f"{name}: expected a torch.Tensor, got {type(actual).__name__}")
@@ -115,7 +117,7 @@ def assert_close(
         raise TypeError(
             f"expected must be a torch.Tensor; got {type(expected).__name__}"
         )
-    actual = _check_tensor(name, actual, expected)
+    actual = assert_like(actual, expected, name=name)
     tol = tolerance(expected.dtype) if expected.is_floating_point() else Tolerance(0, 0)
     rtol = tol.rtol if rtol is None else rtol
     atol = tol.atol if atol is None else atol

@@ -1,0 +1,189 @@
+"""Checking a student's function against the reference library, with feedback that teaches.
+
+Hidden tests of the homework call :func:`check_against_reference`. It draws inputs itself
+with hypothesis, derandomised so that every student gets the same cases and a grade can be
+reproduced, runs the reference and then the student's function on each, and reports the
+*first* failing layer:
+
+    raised → reference used / tampering → type → shape → dtype → device → finite
+    → invariants (e.g. a kernel is symmetric) → values (worst index, relative error)
+
+On failure hypothesis shrinks the input, and the message names the smallest failing case by
+its label (shapes, seeds, options), never by the reference's output, which is never printed.
+
+Two kinds of cheating lose the points and are reported:
+
+* *reference used*: the student's function calls into a ``forbid``-den module or function
+  (seen by a profile hook while the student's code runs), e.g. it just returns
+  ``deeptheory.ntk.empirical_ntk(...)``;
+* *tampering*: the comparison helpers (``torch.testing.assert_close``,
+  ``numpy.testing.assert_allclose``, deeptheory's own, …) no longer are the objects recorded
+  when deeptheory was imported (:mod:`deeptheory._integrity`).
+
+Both are tripwires inside the student's process, not a sandbox; see issue 8 for grading that
+student code cannot reach.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from deeptheory._integrity import tampered
+from deeptheory.testing import CheckFailure, assert_close, assert_like
+
+Tensor = torch.Tensor
+Invariant = Callable[[Tensor, "Case"], None]
+
+__all__ = ["Case", "GradingFailure", "check_against_reference"]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One call ``f(*args, **kwargs)``; ``label`` describes it in feedback (no values)."""
+
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    label: str = ""
+
+    def __repr__(self) -> str:  # what hypothesis prints as the falsifying example
+        return self.label or f"Case with {len(self.args)} arguments"
+
+
+class GradingFailure(AssertionError):
+    """The student's function failed a check; ``layer`` names which."""
+
+    def __init__(self, layer: str, message: str) -> None:
+        super().__init__(message)
+        self.layer = layer
+
+
+@dataclass
+class _Watch:
+    used: set[str] = field(default_factory=set)  # forbidden functions that were called
+    unhooked: bool = False  # the student's code removed the profile hook
+
+
+@contextmanager
+def _watch_calls(
+    forbid: Sequence[types.ModuleType | Callable[..., Any]],
+) -> Iterator[_Watch]:
+    """Record the forbidden Python functions called inside the block."""
+    files = {
+        m.__file__ for m in forbid if isinstance(m, types.ModuleType) and m.__file__
+    }
+    codes = {
+        getattr(f, "__code__", None)
+        for f in forbid
+        if not isinstance(f, types.ModuleType)
+    }
+    codes.discard(None)
+    watch = _Watch()
+
+    def hook(frame: types.FrameType, event: str, arg: object) -> None:
+        if event == "call":
+            code = frame.f_code
+            if code in codes or code.co_filename in files:
+                watch.used.add(f"{frame.f_globals.get('__name__', '?')}.{code.co_name}")
+
+    previous = sys.getprofile()
+    sys.setprofile(hook)
+    try:
+        yield watch
+    finally:
+        watch.unhooked = sys.getprofile() is not hook
+        sys.setprofile(previous)
+
+
+def check_against_reference(
+    student: Callable[..., Any],
+    reference: Callable[..., Any],
+    cases: st.SearchStrategy[Case],
+    *,
+    name: str,
+    invariants: Sequence[Invariant] = (),
+    forbid: Sequence[types.ModuleType | Callable[..., Any]] = (),
+    rtol: float | None = None,
+    atol: float | None = None,
+    max_examples: int = 20,
+) -> None:
+    """Check ``student`` against ``reference`` on derandomised hypothesis ``cases``.
+
+    Args:
+      student, reference: the two functions, called with each case's arguments.
+      cases: a strategy of :class:`Case` (build inputs in float64 from drawn seeds).
+      name: how the function is called in feedback, e.g. ``"empirical_ntk"``.
+      invariants: callables ``inv(actual, case)`` raising ``AssertionError`` with a
+        message when a property fails (checked after the structure, before the values).
+      forbid: modules or functions the student's function must not call.
+      rtol, atol: value tolerances; default :data:`deeptheory.testing.TOLERANCES`.
+      max_examples: number of cases.
+
+    Raises:
+      GradingFailure: with ``layer`` and a message naming the smallest failing case.
+    """
+    __tracebackhide__ = True
+    changed = tampered()
+    if changed:
+        raise GradingFailure(
+            "tampering",
+            f"{name}: not graded: these functions used for grading were replaced during "
+            f"the session: {', '.join(changed)}. Restart the kernel and do not patch them.",
+        )
+
+    @settings(
+        max_examples=max_examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],
+        print_blob=False,
+    )
+    @given(cases)
+    def run(case: Case) -> None:
+        expected = reference(*case.args, **case.kwargs)
+        where = f"on the input {case!r}"
+        try:
+            with _watch_calls(forbid) as watch:
+                actual = student(*case.args, **case.kwargs)
+        except Exception as error:  # the student's error, reported as feedback
+            raise GradingFailure(
+                "raised", f"{name} raised {type(error).__name__}: {error} ({where})"
+            ) from None
+        if watch.unhooked:
+            raise GradingFailure(
+                "tampering",
+                f"{name} removed the grader's profiling hook (sys.setprofile)",
+            )
+        if watch.used:
+            raise GradingFailure(
+                "reference used",
+                f"{name} calls the reference implementation "
+                f"({', '.join(sorted(watch.used))}); write it yourself to get the points",
+            )
+        try:
+            assert_like(actual, expected, name=name)
+            for invariant in invariants:
+                try:
+                    invariant(actual, case)
+                except CheckFailure:
+                    raise
+                except AssertionError as error:
+                    raise CheckFailure("invariant", f"{name}: {error}") from None
+            assert_close(actual, expected, rtol=rtol, atol=atol, name=name)
+        except CheckFailure as failure:
+            raise GradingFailure(failure.layer, f"{failure} ({where})") from None
+
+    try:
+        run()
+    except GradingFailure as failure:
+        raise GradingFailure(failure.layer, str(failure)) from None
