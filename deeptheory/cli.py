@@ -64,6 +64,37 @@ def _ntk_convergence(args: argparse.Namespace) -> int:
     return 0
 
 
+def _course(args: argparse.Namespace) -> int:
+    import logging
+    import warnings
+    from pathlib import Path
+
+    root = Path(args.root)
+    if not (root / "solutions").is_dir():
+        print(
+            f"error: {root / 'solutions'} not found (run from the course root or give --root)"
+        )
+        return 2
+    # nbgrader 0.9 logs SQLAlchemy warnings and kernel notices on every submission
+    warnings.filterwarnings("ignore", module="nbgrader")
+    warnings.filterwarnings("ignore", message=".*not in session.*")
+    logging.getLogger("traitlets").setLevel(logging.ERROR)
+    if args.action == "build":
+        from deeptheory.course.build import build
+
+        for path in build(root):
+            print(f"wrote {path}")
+        return 0
+    from deeptheory.course.check import check
+
+    problems, report = check(root)
+    print("\n".join(report))
+    for problem in problems:
+        print(f"FAILED: {problem}")
+    print(f"course check: {'FAILED' if problems else 'passed'}")
+    return 1 if problems else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deeptheory",
@@ -93,6 +124,17 @@ def build_parser() -> argparse.ArgumentParser:
     conv.add_argument("--no-progress", action="store_true", help="hide progress bars")
     _add_device_option(conv)
     conv.set_defaults(func=_ntk_convergence)
+
+    course = sub.add_parser(
+        "course",
+        help="homework pipeline: build the exercises, check the gate (needs [course])",
+        description="build: regenerate exercises/ from solutions/. check: for every "
+        "homework, the solution scores full marks, the blank exercise 0, every mutant "
+        "fails a hidden test, and the committed exercise is fresh.",
+    )
+    course.add_argument("action", choices=["build", "check"])
+    course.add_argument("--root", default=".", help="the folder holding solutions/")
+    course.set_defaults(func=_course)
     return parser
 
 

@@ -137,8 +137,8 @@ def assert_close(
         _fail(
             "value",
             f"{name}: values differ at {n_bad} of {err.numel()} entries; worst at index "
-            f"{index}: absolute error {max_err:.3e}, relative to the largest entry "
-            f"{rel:.3e} (allowed: {atol:.1e} + {rtol:.1e} × scale)",
+            f"{index}: absolute error {max_err:.3e}, relative error {rel:.2e} (error "
+            f"/ largest expected magnitude; allowed: {atol:.1e} + {rtol:.1e} × scale)",
         )
 
 

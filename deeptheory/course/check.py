@@ -1,0 +1,166 @@
+"""``deeptheory course check``: the gate every homework must pass (CI runs it).
+
+For each homework, in a throw-away nbgrader course: the solution scores full marks; the
+unmodified exercise scores exactly 0 and does not crash; every mutant of
+``solutions/<hw>/mutants.py`` (a typical mistake) scores 0 in at least one hidden test
+cell; and the committed exercise equals a fresh build. Scores are read from the gradebook,
+never from exit codes (``nbgrader validate`` exits 0 on failure).
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from deeptheory.course.build import build_homework, homeworks, source_notebook
+
+
+@dataclass(frozen=True)
+class Score:
+    """A graded submission: total, maximum, per-cell scores, and whether it crashed."""
+
+    score: float
+    max_score: float
+    cells: dict[str, float]
+    needs_manual_grade: bool
+
+
+def _strip_markers(source: str) -> str:
+    keep = [
+        line
+        for line in source.splitlines()
+        if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")
+    ]
+    return "\n".join(keep)
+
+
+def filled(release: Any, source: Any, replace: dict[str, str] | None = None) -> Any:
+    """The release notebook with its solution cells filled (from the source, or replaced)."""
+    answers = {
+        c.metadata["nbgrader"]["grade_id"]: _strip_markers(c.source)
+        for c in source.cells
+        if c.metadata.get("nbgrader", {}).get("solution")
+    }
+    answers.update(replace or {})
+    nb = copy.deepcopy(release)
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.metadata.get("nbgrader", {}).get("solution") and grade_id in answers:
+            cell.source = answers[grade_id]
+    return nb
+
+
+def autograde(name: str, source: Any, submissions: dict[str, Any]) -> dict[str, Score]:
+    """Grade ``submissions`` (student → notebook) against the source notebook."""
+    import nbformat
+    from nbgrader.api import Gradebook
+    from nbgrader.apps import NbGraderAPI
+
+    from deeptheory.course.nbgrader_course import nbgrader_config, prepare_environment
+
+    with tempfile.TemporaryDirectory(prefix="deeptheory-grade-") as tmp:
+        root = Path(tmp)
+        prepare_environment(root)
+        (root / "source" / name).mkdir(parents=True)
+        nbformat.write(source, root / "source" / name / f"{name}.ipynb")
+        api = NbGraderAPI(config=nbgrader_config(root))
+        result = api.generate_assignment(name, force=True)
+        if not result["success"]:
+            raise RuntimeError(f"nbgrader could not generate {name}:\n{result['log']}")
+        for student, notebook in submissions.items():
+            folder = root / "submitted" / student / name
+            folder.mkdir(parents=True)
+            nbformat.write(notebook, folder / f"{name}.ipynb")
+            api.autograde(name, student, force=True)
+        scores = {}
+        with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+            for student in submissions:
+                sub = gradebook.find_submission(name, student)
+                nb = gradebook.find_submission_notebook(name, name, student)
+                cells = {g.name: float(g.score) for g in nb.grades}
+                scores[student] = Score(
+                    float(sub.score),
+                    float(sub.max_score),
+                    cells,
+                    bool(sub.needs_manual_grade),
+                )
+        return scores
+
+
+def load_mutants(path: Path) -> dict[str, tuple[str, str]]:
+    spec = importlib.util.spec_from_file_location("mutants", path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return dict(module.MUTANTS)
+
+
+def check_homework(
+    name: str, root: Path, *, mutants: dict[str, tuple[str, str]] | None = None
+) -> tuple[list[str], list[str]]:
+    """Run the gate for one homework.
+
+    Returns:
+      ``(problems, report)``: the failures (empty when it passes) and one line per graded
+      submission.
+    """
+    import nbformat
+
+    solutions, exercises = root / "solutions", root / "exercises"
+    problems = []
+    committed = exercises / f"{name}.ipynb"
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = build_homework(name, solutions, Path(tmp))
+        if not committed.exists() or committed.read_bytes() != fresh.read_bytes():
+            problems.append(
+                f"{name}: exercises/{name}.ipynb is stale: run `deeptheory course build`"
+            )
+        release = nbformat.read(fresh, as_version=4)
+    source = source_notebook(solutions / name / f"{name}.py")
+    if mutants is None:
+        mutants = load_mutants(solutions / name / "mutants.py")
+    submissions = {"solution": filled(release, source), "blank": release}
+    for index, (grade_id, code) in enumerate(mutants.values()):
+        submissions[f"mutant{index}"] = filled(
+            release, source, {grade_id: code.strip()}
+        )
+    scores = autograde(name, source, submissions)
+    solution, blank = scores["solution"], scores["blank"]
+    if solution.score != solution.max_score or solution.needs_manual_grade:
+        problems.append(
+            f"{name}: the solution scores {solution.score}/{solution.max_score}"
+        )
+    if blank.score != 0 or blank.needs_manual_grade:
+        problems.append(
+            f"{name}: the blank exercise scores {blank.score} (crashed: {blank.needs_manual_grade})"
+        )
+    hidden = {g for g in solution.cells if g.endswith("_hidden")}
+    report = [
+        f"{name}: solution {solution.score:g}/{solution.max_score:g}",
+        f"{name}: blank exercise {blank.score:g}/{blank.max_score:g}",
+    ]
+    for index, label in enumerate(mutants):
+        got = scores[f"mutant{index}"]
+        lost = sorted(g for g in hidden if got.cells.get(g, 0) == 0)
+        report.append(
+            f"{name}: mutant {label!r} {got.score:g}/{got.max_score:g}, "
+            f"fails {', '.join(lost) or 'no hidden test'}"
+        )
+        if not lost:
+            problems.append(
+                f"{name}: mutant {label!r} loses no points in a hidden test"
+            )
+    return problems, report
+
+
+def check(root: Path) -> tuple[list[str], list[str]]:
+    """The gate for every homework in ``root/solutions``: ``(problems, report)``."""
+    problems, report = [], []
+    for name in homeworks(root / "solutions"):
+        found, lines = check_homework(name, root)
+        problems += found
+        report += lines
+    return problems, report

@@ -1,0 +1,178 @@
+# %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# # Homework 1 — Neural tangent kernels
+#
+# A network $f(x; w)$ trained by gradient flow on a loss $C$ moves its parameters by
+# $\dot w = -\nabla_w C$, so its output on any input moves by
+#
+# $$\partial_t f(x) = -\sum_{\mu} \Theta(x, x_\mu)\, \partial_f C(x_\mu), \qquad
+#   \Theta(x, x') = \sum_p \partial_{w_p} f(x)\, \partial_{w_p} f(x'),$$
+#
+# the **neural tangent kernel** (Jacot, Gabriel & Hongler 2018, arXiv:1806.07572). In the
+# NTK parametrisation, as the width grows, $\Theta$ becomes deterministic at initialisation
+# and stays constant during training: the network then trains like a kernel method, the
+# *lazy* regime (Chizat, Oyallon & Bach 2019, arXiv:1812.07956).
+#
+# You will compute $\Theta$ in two ways. Conventions: `deeptheory.FCNet` (read its
+# docstring): $z^1 = \sigma_w/\sqrt{d}\, W^0 x + \sigma_b b^0$, hidden layers
+# $\sigma_w/\sqrt{h}$, all weights $\mathcal N(0, 1)$; inputs are batch-first `(n, d)`;
+# everything in float64.
+
+# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import torch
+
+import deeptheory
+from deeptheory import FCNet
+
+torch.set_num_threads(1)
+print("deeptheory", deeptheory.__version__)
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ex1_text", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 1. The one-hidden-layer NTK by hand
+#
+# For one hidden layer, $f(x) = c_1 \sum_i v_i\, \varphi(z_i) + \sigma_b b_1$ with
+# $z = c_0 W x + \sigma_b b_0$, $c_0 = \sigma_w/\sqrt d$ and $c_1 = \sigma_w/\sqrt h$
+# (`net.scale(0)`, `net.scale(1)`; $1/h$ for `parametrization="mean_field"`).
+# Differentiate with respect to $v$, $b_1$, $W$ and $b_0$ and show that
+#
+# $$\Theta(x, x') = c_1^2\, \varphi(z)\cdot\varphi(z') + \sigma_b^2
+#   + c_1^2 \sum_i v_i^2\, \varphi'(z_i)\varphi'(z'_i)\,\big(c_0^2\, x\cdot x' + \sigma_b^2\big).$$
+#
+# Implement it with a few matrix products (no loops over neurons). `net.act.fn` and
+# `net.act.derivative` are $\varphi$ and $\varphi'$; `params` holds `w0` (h, d), `w1`
+# (1, h) and, if `net.bias_std > 0`, `b0` (h,) and `b1` (1,).
+
+
+# %% nbgrader={"grade": false, "grade_id": "one_hidden_layer_ntk", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def one_hidden_layer_ntk(net, params, x1, x2):
+    """Θ(x1, x2), (n1, n2), of a scalar one-hidden-layer FCNet, in closed form."""
+    ### BEGIN SOLUTION
+    c0, c1, sb = net.scale(0), net.scale(1), net.bias_std
+
+    def pre(x):
+        z = c0 * x @ params["w0"].T
+        return z + sb * params["b0"] if sb else z
+
+    z1, z2 = pre(x1), pre(x2)
+    v = params["w1"][0]
+    last = c1**2 * net.act.fn(z1) @ net.act.fn(z2).T + sb**2
+    g1, g2 = net.act.derivative(z1) * v, net.act.derivative(z2) * v
+    return last + c1**2 * (g1 @ g2.T) * (c0**2 * x1 @ x2.T + sb**2)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "one_hidden_layer_ntk_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+"""Shape, dtype and symmetry on a small network."""
+_net = FCNet(input_dim=3, width=20, bias_std=0.5)
+_params = _net.init(generator=torch.Generator().manual_seed(0))
+_x = torch.randn(4, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+_theta = one_hidden_layer_ntk(_net, _params, _x, _x)
+assert isinstance(_theta, torch.Tensor), "return a torch.Tensor"
+assert _theta.shape == (4, 4), f"expected shape (4, 4), got {tuple(_theta.shape)}"
+assert _theta.dtype == torch.float64, f"expected float64, got {_theta.dtype}"
+assert torch.allclose(_theta, _theta.T), "Θ(x, x) must be symmetric"
+
+# %% nbgrader={"grade": true, "grade_id": "one_hidden_layer_ntk_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""Against the reference, on networks and inputs drawn by hypothesis."""
+### BEGIN HIDDEN TESTS
+get_ipython().InteractiveTB.set_mode(mode="Minimal")  # noqa: F821
+import deeptheory.ntk
+import deeptheory.ntk_fc
+from deeptheory.grading import Case, check_against_reference
+from deeptheory.testing.strategies import fc_cases, fc_nets
+
+_nets = fc_nets(min_hidden_layers=1, max_hidden_layers=1, max_width=12, out_dims=[None])
+_cases = fc_cases(nets=_nets).map(
+    lambda c: Case(
+        (c.net, c.params, c.x1, c.x2),
+        label=f"{c.net}, x1 {tuple(c.x1.shape)}, x2 {tuple(c.x2.shape)}, seed {c.seed}",
+    )
+)
+check_against_reference(
+    one_hidden_layer_ntk,
+    deeptheory.ntk.empirical_ntk,
+    _cases,
+    name="one_hidden_layer_ntk",
+    forbid=[deeptheory.ntk, deeptheory.ntk_fc],
+)
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ex2_text", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 2. The empirical NTK of any model, with autograd
+#
+# For a model `model(params, x) -> (n,)` (a pure function of a dict of parameters, as in
+# `torch.func`), compute $\Theta(x_1, x_2) = J(x_1)\, J(x_2)^\top$ where $J$ is the
+# $(n, P)$ Jacobian of the outputs with respect to *all* parameters. Use
+# `torch.autograd.grad` (or `torch.func`); keep float64.
+
+
+# %% nbgrader={"grade": false, "grade_id": "autograd_ntk", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def autograd_ntk(model, params, x1, x2):
+    """Θ(x1, x2), (n1, n2), of a scalar model, by automatic differentiation."""
+    ### BEGIN SOLUTION
+    names = list(params)
+    leaves = [params[k].detach().requires_grad_(True) for k in names]
+
+    def jacobian(x):
+        rows = []
+        for i in range(len(x)):
+            out = model(dict(zip(names, leaves, strict=True)), x[i : i + 1]).reshape(())
+            grads = torch.autograd.grad(out, leaves, allow_unused=True)
+            rows.append(
+                torch.cat(
+                    [
+                        (torch.zeros_like(p) if g is None else g).reshape(-1)
+                        for g, p in zip(grads, leaves, strict=True)
+                    ]
+                )
+            )
+        return torch.stack(rows)
+
+    return jacobian(x1) @ jacobian(x2).T
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "autograd_ntk_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+"""A linear model f(x) = w·x has Θ(x, x') = x·x'."""
+_w = {"w": torch.randn(3, dtype=torch.float64)}
+_x1 = torch.randn(4, 3, dtype=torch.float64)
+_x2 = torch.randn(2, 3, dtype=torch.float64)
+_theta = autograd_ntk(lambda p, x: x @ p["w"], _w, _x1, _x2)
+assert _theta.shape == (4, 2), f"expected shape (4, 2), got {tuple(_theta.shape)}"
+assert torch.allclose(_theta, _x1 @ _x2.T), "for f(x) = w·x the NTK is x·x'"
+
+# %% nbgrader={"grade": true, "grade_id": "autograd_ntk_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""Against the reference, on fully connected networks of several depths."""
+### BEGIN HIDDEN TESTS
+get_ipython().InteractiveTB.set_mode(mode="Minimal")  # noqa: F821
+import deeptheory.ntk
+import deeptheory.ntk_fc
+from deeptheory.grading import Case, check_against_reference
+from deeptheory.testing.strategies import fc_cases, fc_nets
+
+_cases = fc_cases(nets=fc_nets(max_width=6, out_dims=[None])).map(
+    lambda c: Case(
+        (c.net, c.params, c.x1, c.x2),
+        label=f"{c.net}, x1 {tuple(c.x1.shape)}, x2 {tuple(c.x2.shape)}, seed {c.seed}",
+    )
+)
+check_against_reference(
+    autograd_ntk,
+    deeptheory.ntk.empirical_ntk,
+    _cases,
+    name="autograd_ntk",
+    forbid=[deeptheory.ntk, deeptheory.ntk_fc],
+    max_examples=15,
+)
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "widget_text", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## Explore (not graded)
+#
+# Move the width up: the kernel of one random network settles on the infinite-width limit.
+# At a small width, change the seed; then do the same at a large width.
+
+# %% nbgrader={"grade": false, "grade_id": "widget", "locked": true, "schema_version": 3, "solution": false, "task": false}
+from deeptheory.widgets import ntk_explorer
+
+ui, _ = ntk_explorer()
+ui

@@ -1,0 +1,71 @@
+"""The course pipeline, run as an instructor would: `deeptheory course build|check`."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def course(*args, cwd=ROOT):
+    return subprocess.run(
+        [sys.executable, "-m", "deeptheory", "course", *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=cwd,
+    )
+
+
+def test_exercises_are_fresh_and_reproducible(tmp_path):
+    """A build in a copy gives byte-identical exercises to the committed ones."""
+    shutil.copytree(ROOT / "solutions", tmp_path / "solutions")
+    result = course("build", "--root", str(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    built = sorted((tmp_path / "exercises").glob("*.ipynb"))
+    assert built, "no exercise was built"
+    for notebook in built:
+        committed = ROOT / "exercises" / notebook.name
+        assert committed.read_bytes() == notebook.read_bytes(), (
+            f"exercises/{notebook.name} is stale: run `deeptheory course build`"
+        )
+        text = notebook.read_text()
+        assert (
+            "BEGIN HIDDEN TESTS" not in text and "check_against_reference" not in text
+        )
+        assert "BEGIN SOLUTION" not in text and "raise NotImplementedError()" in text
+
+
+def test_the_gate_passes_on_the_committed_homework():
+    result = course("check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "hw1_ntk: solution 6/6" in out
+    assert "hw1_ntk: blank exercise 0/6" in out
+    assert out.count("hw1_ntk: mutant") == 5 and "no hidden test" not in out
+    assert "course check: passed" in out
+
+
+def test_the_gate_fails_on_a_stale_exercise_and_a_harmless_mutant(tmp_path):
+    """Non-vacuity: the gate must reject what it exists to reject."""
+    shutil.copytree(ROOT / "solutions", tmp_path / "solutions")
+    shutil.copytree(ROOT / "exercises", tmp_path / "exercises")
+    exercise = tmp_path / "exercises" / "hw1_ntk.ipynb"
+    exercise.write_text(exercise.read_text().replace("Homework 1", "Homework one"))
+    (tmp_path / "solutions" / "hw1_ntk" / "mutants.py").write_text(
+        "MUTANTS = {'not a mistake': ('autograd_ntk', '''\n"
+        "def autograd_ntk(model, params, x1, x2):\n"
+        "    from torch.func import jacrev, vmap\n"
+        "    def single(p, x):\n"
+        "        return model(p, x[None])[0]\n"
+        "    j1 = vmap(jacrev(single), (None, 0))(params, x1)\n"
+        "    j2 = vmap(jacrev(single), (None, 0))(params, x2)\n"
+        "    return sum(a.flatten(1) @ b.flatten(1).T for a, b in\n"
+        "               zip(j1.values(), j2.values()))\n"
+        "''')}\n"
+    )
+    result = course("check", "--root", str(tmp_path))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "hw1_ntk.ipynb is stale" in result.stdout
+    assert "mutant 'not a mistake' loses no points in a hidden test" in result.stdout
