@@ -43,7 +43,7 @@ from deeptheory.testing import CheckFailure, assert_close, assert_like
 Tensor = torch.Tensor
 Invariant = Callable[[Tensor, "Case"], None]
 
-__all__ = ["Case", "GradingFailure", "check_against_reference"]
+__all__ = ["Case", "GradingFailure", "check_against_reference", "fc_model_cases"]
 
 
 @dataclass(frozen=True)
@@ -187,3 +187,20 @@ def check_against_reference(
         run()
     except GradingFailure as failure:
         raise GradingFailure(failure.layer, str(failure)) from None
+
+
+def fc_model_cases(**kwargs: Any) -> st.SearchStrategy[Case]:
+    """Cases ``(net, params, x1, x2)`` for functions of an FCNet and two input sets.
+
+    Keyword arguments go to :func:`deeptheory.testing.strategies.fc_cases` (``nets=``,
+    ``max_n=``, …); the label names the architecture, the input shapes and the seed.
+    """
+    from deeptheory.testing.strategies import fc_cases
+
+    return fc_cases(**kwargs).map(
+        lambda c: Case(
+            (c.net, c.params, c.x1, c.x2),
+            label=f"{c.net}, x1 of shape {tuple(c.x1.shape)}, x2 of shape "
+            f"{tuple(c.x2.shape)}, seed {c.seed}",
+        )
+    )

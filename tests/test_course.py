@@ -54,18 +54,16 @@ def test_the_gate_fails_on_a_stale_exercise_and_a_harmless_mutant(tmp_path):
     exercise = tmp_path / "exercises" / "hw1_ntk.ipynb"
     exercise.write_text(exercise.read_text().replace("Homework 1", "Homework one"))
     (tmp_path / "solutions" / "hw1_ntk" / "mutants.py").write_text(
-        "MUTANTS = {'not a mistake': ('autograd_ntk', '''\n"
-        "def autograd_ntk(model, params, x1, x2):\n"
-        "    from torch.func import jacrev, vmap\n"
-        "    def single(p, x):\n"
-        "        return model(p, x[None])[0]\n"
-        "    j1 = vmap(jacrev(single), (None, 0))(params, x1)\n"
-        "    j2 = vmap(jacrev(single), (None, 0))(params, x2)\n"
-        "    return sum(a.flatten(1) @ b.flatten(1).T for a, b in\n"
-        "               zip(j1.values(), j2.values()))\n"
-        "''')}\n"
+        "MUTANTS = {\n"
+        "    'not a mistake': ('autograd_ntk', 'jacobian(x1) @ jacobian(x2).T',\n"
+        "                      '(jacobian(x2) @ jacobian(x1).T).T'),\n"
+        "    'gone': ('autograd_ntk', 'text that is not in the solution', ''),\n"
+        "}\n"
     )
     result = course("check", "--root", str(tmp_path))
     assert result.returncode == 1, result.stdout + result.stderr
     assert "hw1_ntk.ipynb is stale" in result.stdout
     assert "mutant 'not a mistake' loses no points in a hidden test" in result.stdout
+    assert (
+        "mutant 'gone'" in result.stdout and "is not in autograd_ntk" in result.stdout
+    )

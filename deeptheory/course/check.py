@@ -2,8 +2,9 @@
 
 For each homework, in a throw-away nbgrader course: the solution scores full marks; the
 unmodified exercise scores exactly 0 and does not crash; every mutant of
-``solutions/<hw>/mutants.py`` (a typical mistake) scores 0 in at least one hidden test
-cell; and the committed exercise equals a fresh build. Scores are read from the gradebook,
+``solutions/<hw>/mutants.py`` — ``(solution grade_id, text, replacement)``, a typical
+mistake applied to the solution — scores 0 in at least one hidden test cell; and the
+committed exercise equals a fresh build. Scores are read from the gradebook,
 never from exit codes (``nbgrader validate`` exits 0 on failure).
 """
 
@@ -38,14 +39,18 @@ def _strip_markers(source: str) -> str:
     return "\n".join(keep)
 
 
-def filled(release: Any, source: Any, replace: dict[str, str] | None = None) -> Any:
-    """The release notebook with its solution cells filled (from the source, or replaced)."""
-    answers = {
+def solution_answers(source: Any) -> dict[str, str]:
+    """grade_id → the code of each solution cell, without the solution markers."""
+    return {
         c.metadata["nbgrader"]["grade_id"]: _strip_markers(c.source)
         for c in source.cells
         if c.metadata.get("nbgrader", {}).get("solution")
     }
-    answers.update(replace or {})
+
+
+def filled(release: Any, source: Any, replace: dict[str, str] | None = None) -> Any:
+    """The release notebook with its solution cells filled (from the source, or replaced)."""
+    answers = {**solution_answers(source), **(replace or {})}
     nb = copy.deepcopy(release)
     for cell in nb.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
@@ -91,7 +96,7 @@ def autograde(name: str, source: Any, submissions: dict[str, Any]) -> dict[str, 
         return scores
 
 
-def load_mutants(path: Path) -> dict[str, tuple[str, str]]:
+def load_mutants(path: Path) -> dict[str, tuple[str, str, str]]:
     spec = importlib.util.spec_from_file_location("mutants", path)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
@@ -99,7 +104,7 @@ def load_mutants(path: Path) -> dict[str, tuple[str, str]]:
 
 
 def check_homework(
-    name: str, root: Path, *, mutants: dict[str, tuple[str, str]] | None = None
+    name: str, root: Path, *, mutants: dict[str, tuple[str, str, str]] | None = None
 ) -> tuple[list[str], list[str]]:
     """Run the gate for one homework.
 
@@ -123,10 +128,13 @@ def check_homework(
     if mutants is None:
         mutants = load_mutants(solutions / name / "mutants.py")
     submissions = {"solution": filled(release, source), "blank": release}
-    for index, (grade_id, code) in enumerate(mutants.values()):
-        submissions[f"mutant{index}"] = filled(
-            release, source, {grade_id: code.strip()}
-        )
+    answers = solution_answers(source)
+    for index, (label, (grade_id, old, new)) in enumerate(mutants.items()):
+        if old not in answers.get(grade_id, ""):
+            problems.append(f"{name}: mutant {label!r}: {old!r} is not in {grade_id}")
+            continue
+        mutated = answers[grade_id].replace(old, new)
+        submissions[f"mutant{index}"] = filled(release, source, {grade_id: mutated})
     scores = autograde(name, source, submissions)
     solution, blank = scores["solution"], scores["blank"]
     if solution.score != solution.max_score or solution.needs_manual_grade:
@@ -143,6 +151,8 @@ def check_homework(
         f"{name}: blank exercise {blank.score:g}/{blank.max_score:g}",
     ]
     for index, label in enumerate(mutants):
+        if f"mutant{index}" not in scores:
+            continue
         got = scores[f"mutant{index}"]
         lost = sorted(g for g in hidden if got.cells.get(g, 0) == 0)
         report.append(

@@ -77,20 +77,14 @@ assert torch.allclose(_theta, _theta.T), "Θ(x, x) must be symmetric"
 get_ipython().InteractiveTB.set_mode(mode="Minimal")  # noqa: F821
 import deeptheory.ntk
 import deeptheory.ntk_fc
-from deeptheory.grading import Case, check_against_reference
-from deeptheory.testing.strategies import fc_cases, fc_nets
+from deeptheory.grading import check_against_reference, fc_model_cases
+from deeptheory.testing.strategies import fc_nets
 
 _nets = fc_nets(min_hidden_layers=1, max_hidden_layers=1, max_width=12, out_dims=[None])
-_cases = fc_cases(nets=_nets).map(
-    lambda c: Case(
-        (c.net, c.params, c.x1, c.x2),
-        label=f"{c.net}, x1 {tuple(c.x1.shape)}, x2 {tuple(c.x2.shape)}, seed {c.seed}",
-    )
-)
 check_against_reference(
     one_hidden_layer_ntk,
     deeptheory.ntk.empirical_ntk,
-    _cases,
+    fc_model_cases(nets=_nets),
     name="one_hidden_layer_ntk",
     forbid=[deeptheory.ntk, deeptheory.ntk_fc],
 )
@@ -146,19 +140,13 @@ assert torch.allclose(_theta, _x1 @ _x2.T), "for f(x) = w·x the NTK is x·x'"
 get_ipython().InteractiveTB.set_mode(mode="Minimal")  # noqa: F821
 import deeptheory.ntk
 import deeptheory.ntk_fc
-from deeptheory.grading import Case, check_against_reference
-from deeptheory.testing.strategies import fc_cases, fc_nets
+from deeptheory.grading import check_against_reference, fc_model_cases
+from deeptheory.testing.strategies import fc_nets
 
-_cases = fc_cases(nets=fc_nets(max_width=6, out_dims=[None])).map(
-    lambda c: Case(
-        (c.net, c.params, c.x1, c.x2),
-        label=f"{c.net}, x1 {tuple(c.x1.shape)}, x2 {tuple(c.x2.shape)}, seed {c.seed}",
-    )
-)
 check_against_reference(
     autograd_ntk,
     deeptheory.ntk.empirical_ntk,
-    _cases,
+    fc_model_cases(nets=fc_nets(max_width=6, out_dims=[None])),
     name="autograd_ntk",
     forbid=[deeptheory.ntk, deeptheory.ntk_fc],
     max_examples=15,
