@@ -18,6 +18,8 @@
 # everything in float64.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import math
+
 import torch
 
 import deeptheory
@@ -150,6 +152,99 @@ check_against_reference(
     name="autograd_ntk",
     forbid=[deeptheory.ntk, deeptheory.ntk_fc],
     max_examples=15,
+)
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ex3_text", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 3. The infinite-width ReLU NTK
+#
+# As every width $h \to \infty$ the NTK of a ReLU network with $L$ hidden layers
+# ($\sigma_w = 1$, bias scale $\beta$) becomes deterministic (Jacot et al. 2018, Thm 1):
+#
+# $$\Sigma^1(x, x') = x\cdot x'/d + \beta^2, \qquad \Theta^1 = \Sigma^1,$$
+# $$\Sigma^{l+1} = \mathbb E[\mathrm{relu}(u)\,\mathrm{relu}(v)] + \beta^2, \qquad
+#   \Theta^{l+1} = \mathbb E[\mathbf 1_{u>0}\mathbf 1_{v>0}]\,\Theta^l + \Sigma^{l+1},$$
+#
+# with $(u, v)$ Gaussian of covariance $\begin{pmatrix} \Sigma^l(x,x) & \Sigma^l(x,x') \\
+# \Sigma^l(x,x') & \Sigma^l(x',x') \end{pmatrix}$. For ReLU these are the arc-cosine
+# kernels (Cho & Saul 2009): with $\theta$ the angle, $\cos\theta = \Sigma^l(x,x') /
+# \sqrt{\Sigma^l(x,x)\,\Sigma^l(x',x')}$,
+#
+# $$\mathbb E[\mathrm{relu}(u)\mathrm{relu}(v)] = \frac{\sqrt{\Sigma^l(x,x)\Sigma^l(x',x')}}{2\pi}
+#   \big(\sin\theta + (\pi - \theta)\cos\theta\big), \qquad
+#   \mathbb E[\mathbf 1_{u>0}\mathbf 1_{v>0}] = \frac{\pi - \theta}{2\pi}.$$
+#
+# Implement $\Theta^{L+1}(x_1, x_2)$, shape (n1, n2). (Near $\theta = 0$, `arccos` of a
+# rounded cosine costs ~1e-8: the grader allows 1e-7 relative error here.)
+
+
+# %% nbgrader={"grade": false, "grade_id": "relu_ntk", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def relu_ntk(x1, x2, *, hidden_layers, bias_std=0.0):
+    """Infinite-width NTK of a ReLU network with σ_w = 1: (n1, d), (n2, d) -> (n1, n2)."""
+    ### BEGIN SOLUTION
+    d, b2 = x1.shape[1], bias_std**2
+    a = (x1 * x1).sum(1) / d + b2
+    b = (x2 * x2).sum(1) / d + b2
+    sigma = x1 @ x2.T / d + b2
+    theta = sigma
+    for _ in range(hidden_layers):
+        root = torch.sqrt(a[:, None] * b[None, :])
+        cos = (sigma / root).clamp(-1.0, 1.0)
+        angle = torch.arccos(cos)
+        k0 = (math.pi - angle) / (2 * math.pi)
+        sigma = root * (torch.sin(angle) + (math.pi - angle) * cos) / (2 * math.pi) + b2
+        theta = k0 * theta + sigma
+        a, b = a / 2 + b2, b / 2 + b2
+    return theta
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "relu_ntk_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+"""One hidden layer, no bias, ‖x‖² = d: Θ(x, x) = 1 and Θ(x, y) = 1/(2π) for x ⊥ y."""
+_x = torch.tensor([[2.0**0.5, 0.0], [0.0, 2.0**0.5]], dtype=torch.float64)
+_theta = relu_ntk(_x, _x, hidden_layers=1)
+assert _theta.shape == (2, 2), f"expected shape (2, 2), got {tuple(_theta.shape)}"
+assert abs(float(_theta[0, 0]) - 1.0) < 1e-9, (
+    f"Θ(x, x) should be 1, got {float(_theta[0, 0])}"
+)
+assert abs(float(_theta[0, 1]) - 1 / (2 * math.pi)) < 1e-9, (
+    "Θ(x, y) should be 1/(2π) for x ⊥ y"
+)
+
+# %% nbgrader={"grade": true, "grade_id": "relu_ntk_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""Against the reference, for several depths, biases and inputs."""
+### BEGIN HIDDEN TESTS
+get_ipython().InteractiveTB.set_mode(mode="Minimal")  # noqa: F821
+import torch
+from hypothesis import strategies as _st
+
+import deeptheory.kernels
+from deeptheory.grading import Case, check_against_reference
+
+
+@_st.composite
+def _kernel_cases(draw):
+    n1, n2, d = (
+        draw(_st.integers(1, 5)),
+        draw(_st.integers(1, 5)),
+        draw(_st.integers(1, 4)),
+    )
+    depth, beta = draw(_st.integers(1, 3)), draw(_st.sampled_from([0.0, 0.1, 0.5]))
+    seed = draw(_st.integers(0, 2**31 - 1))
+    g = torch.Generator().manual_seed(seed)
+    x1 = torch.randn(n1, d, dtype=torch.float64, generator=g)
+    x2 = torch.randn(n2, d, dtype=torch.float64, generator=g)
+    label = f"x1 {(n1, d)}, x2 {(n2, d)}, hidden_layers={depth}, bias_std={beta}, seed {seed}"
+    return Case((x1, x2), dict(hidden_layers=depth, bias_std=beta), label=label)
+
+
+check_against_reference(
+    relu_ntk,
+    lambda x1, x2, **kw: deeptheory.kernels.fc_kernels(x1, x2, **kw)[1],
+    _kernel_cases(),
+    name="relu_ntk",
+    forbid=[deeptheory.kernels, deeptheory.activations],
+    rtol=1e-7,
 )
 ### END HIDDEN TESTS
 

@@ -28,4 +28,19 @@ MUTANTS = {
         "for g, p in zip(grads, leaves, strict=True)",
         "for g, p in zip(grads[-1:], leaves[-1:], strict=True)",
     ),
+    "no bias in the recursion": (
+        "relu_ntk",
+        "(math.pi - angle) * cos) / (2 * math.pi) + b2",
+        "(math.pi - angle) * cos) / (2 * math.pi)",
+    ),
+    "k0 without the 1/2": (
+        "relu_ntk",
+        "k0 = (math.pi - angle) / (2 * math.pi)",
+        "k0 = (math.pi - angle) / math.pi",
+    ),
+    "variances not updated": (
+        "relu_ntk",
+        "a, b = a / 2 + b2, b / 2 + b2",
+        "a, b = a, b",
+    ),
 }
