@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import scipy.integrate
@@ -86,6 +87,32 @@ class HomogeneousKernel:
     correlation: Callable[[Tensor], tuple[Tensor, Tensor]]
     derivative_kernel: Callable[[Tensor], Tensor]
     degenerate_derivative: float
+
+    def moments(self, a: Tensor, b: Tensor, c: Tensor, det: Tensor) -> GaussianMoments:
+        """The expectations for variances a, b, covariance c and det = ab − c² ≥ 0.
+
+        ``det`` is passed in, not recomputed, so that a caller holding it more
+        accurately than ``ab − c*c`` (the kernel recursion) keeps that accuracy.
+        """
+        theta = torch.atan2(torch.sqrt(det), c)
+        rho, one_minus_rho = self.correlation(theta)
+        ab = a * b
+        e_dphi = torch.where(
+            ab > 0,
+            self.derivative_kernel(theta),
+            torch.full_like(ab, self.degenerate_derivative),
+        )
+        e_phi = self.second_moment * torch.sqrt(ab) * rho
+        return GaussianMoments(e_phi, e_dphi, rho, one_minus_rho)
+
+
+class GaussianMoments(NamedTuple):
+    """E[φ(u)φ(v)], E[φ'(u)φ'(v)], and the correlation ρ₁(θ) with 1 − ρ₁(θ)."""
+
+    e_phi: Tensor
+    e_dphi: Tensor
+    rho: Tensor
+    one_minus_rho: Tensor
 
 
 @dataclass(frozen=True)
@@ -218,13 +245,5 @@ def gaussian_expectations(
             "(for others, average the empirical NTK of wide networks)"
         )
     a, b, c = torch.broadcast_tensors(a, b, c)
-    ab = a * b
-    theta = torch.atan2(torch.sqrt(torch.clamp(ab - c * c, min=0.0)), c)
-    rho, _ = act.kernel.correlation(theta)
-    e_phi = act.kernel.second_moment * torch.sqrt(ab) * rho
-    e_dphi = torch.where(
-        ab > 0,
-        act.kernel.derivative_kernel(theta),
-        torch.full_like(ab, act.kernel.degenerate_derivative),
-    )
-    return e_phi, e_dphi
+    moments = act.kernel.moments(a, b, c, torch.clamp(a * b - c * c, min=0.0))
+    return moments.e_phi, moments.e_dphi

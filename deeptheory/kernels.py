@@ -97,22 +97,17 @@ def fc_kernels(
         det.diagonal().zero_()
     theta = sigma
     for _ in range(hidden_layers):
-        angle = torch.atan2(torch.sqrt(det), sigma)
-        rho, one_minus_rho = kernel.correlation(angle)
-        # scaled variances A = σ_w² m a, B = σ_w² m b; then Σ' = √(AB) ρ₁ + σ_b²
-        big_a, big_b = sw2 * m * a[:, None], sw2 * m * b[None, :]
-        root = torch.sqrt(big_a * big_b)
-        dphi = torch.where(
-            root > 0,
-            kernel.derivative_kernel(angle),
-            torch.full_like(root, kernel.degenerate_derivative),
-        )
-        theta = sw2 * dphi * theta
-        sigma = root * rho + sb2
-        theta = theta + sigma
+        moments = kernel.moments(a[:, None], b[None, :], sigma, det)
+        sigma = sw2 * moments.e_phi + sb2
+        theta = sw2 * moments.e_dphi * theta + sigma
+        # with A = σ_w² m a and B = σ_w² m b, so that Σ' = √(AB) ρ₁ + σ_b²:
         # a'b' − c'² = AB(1 − ρ₁)(1 + ρ₁) + σ_b² ((√A − √B)² + 2√(AB)(1 − ρ₁)) ≥ 0
-        gap = (torch.sqrt(big_a) - torch.sqrt(big_b)) ** 2 + 2 * root * one_minus_rho
-        det = big_a * big_b * one_minus_rho * (1 + rho) + sb2 * gap
+        big_a, big_b = sw2 * m * a[:, None], sw2 * m * b[None, :]
+        one_minus_rho = moments.one_minus_rho
+        gap = (torch.sqrt(big_a) - torch.sqrt(big_b)) ** 2 + 2 * torch.sqrt(
+            big_a * big_b
+        ) * one_minus_rho
+        det = big_a * big_b * one_minus_rho * (1 + moments.rho) + sb2 * gap
         a = sw2 * m * a + sb2
         b = a if symmetric else sw2 * m * b + sb2
         if symmetric:
