@@ -26,6 +26,7 @@ student code cannot reach.
 
 from __future__ import annotations
 
+import copy
 import sys
 import types
 from collections.abc import Callable, Iterator, Sequence
@@ -43,7 +44,14 @@ from deeptheory.testing import CheckFailure, assert_close, assert_like
 Tensor = torch.Tensor
 Invariant = Callable[[Tensor, "Case"], None]
 
-__all__ = ["Case", "GradingFailure", "check_against_reference", "fc_model_cases"]
+__all__ = [
+    "Case",
+    "GradingFailure",
+    "ReferenceUsed",
+    "Tampering",
+    "check_against_reference",
+    "fc_model_cases",
+]
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,29 @@ class GradingFailure(AssertionError):
     def __init__(self, layer: str, message: str) -> None:
         super().__init__(message)
         self.layer = layer
+
+
+class ReferenceUsed(GradingFailure):
+    """The student's function called the reference implementation.
+
+    A class of its own so that the grade table can flag it from the notebook's error
+    output (``ename``) alone.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__("reference used", message)
+
+
+class Tampering(GradingFailure):
+    """The comparison helpers, tolerances or the grader's hook were tampered with."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("tampering", message)
+
+
+def _failure(layer: str, message: str) -> GradingFailure:
+    kinds = {"reference used": ReferenceUsed, "tampering": Tampering}
+    return kinds[layer](message) if layer in kinds else GradingFailure(layer, message)
 
 
 @dataclass
@@ -133,8 +164,7 @@ def check_against_reference(
     __tracebackhide__ = True
     changed = tampered()
     if changed:
-        raise GradingFailure(
-            "tampering",
+        raise Tampering(
             f"{name}: not graded: these functions used for grading were replaced during "
             f"the session: {', '.join(changed)}. Restart the kernel and do not patch them.",
         )
@@ -150,23 +180,24 @@ def check_against_reference(
     )
     @given(cases)
     def run(case: Case) -> None:
-        expected = reference(*case.args, **case.kwargs)
+        # Each side gets its own copy: a generator argument is consumed identically, and
+        # a function that writes into its inputs cannot change what the other one sees.
+        expected = reference(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
         where = f"on the input {case!r}"
+        args, kwargs = copy.deepcopy(case.args), copy.deepcopy(case.kwargs)
         try:
             with _watch_calls(forbid) as watch:
-                actual = student(*case.args, **case.kwargs)
+                actual = student(*args, **kwargs)
         except Exception as error:  # the student's error, reported as feedback
             raise GradingFailure(
                 "raised", f"{name} raised {type(error).__name__}: {error} ({where})"
             ) from None
         if watch.unhooked:
-            raise GradingFailure(
-                "tampering",
+            raise Tampering(
                 f"{name} removed the grader's profiling hook (sys.setprofile)",
             )
         if watch.used:
-            raise GradingFailure(
-                "reference used",
+            raise ReferenceUsed(
                 f"{name} calls the reference implementation "
                 f"({', '.join(sorted(watch.used))}); write it yourself to get the points",
             )
@@ -181,12 +212,12 @@ def check_against_reference(
                     raise CheckFailure("invariant", f"{name}: {error}") from None
             assert_close(actual, expected, rtol=rtol, atol=atol, name=name)
         except CheckFailure as failure:
-            raise GradingFailure(failure.layer, f"{failure} ({where})") from None
+            raise _failure(failure.layer, f"{failure} ({where})") from None
 
     try:
         run()
     except GradingFailure as failure:
-        raise GradingFailure(failure.layer, str(failure)) from None
+        raise _failure(failure.layer, str(failure)) from None
 
 
 def fc_model_cases(**kwargs: Any) -> st.SearchStrategy[Case]:

@@ -41,9 +41,9 @@ def test_the_gate_passes_on_the_committed_homework():
     result = course("check")
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    assert "hw1_ntk: solution 9/9" in out
-    assert "hw1_ntk: blank exercise 0/9" in out
-    assert out.count("hw1_ntk: mutant") == 8 and "no hidden test" not in out
+    assert "hw1_ntk: solution 14/14" in out
+    assert "hw1_ntk: blank exercise 0/14" in out
+    assert out.count("hw1_ntk: mutant") == 14 and "no hidden test" not in out
     assert "course check: passed" in out
 
 

@@ -8,7 +8,13 @@ import torch
 from hypothesis import strategies as st
 
 import deeptheory.kernels
-from deeptheory.grading import Case, GradingFailure, check_against_reference
+from deeptheory.grading import (
+    Case,
+    GradingFailure,
+    ReferenceUsed,
+    Tampering,
+    check_against_reference,
+)
 from deeptheory.testing import assert_symmetric
 
 
@@ -34,11 +40,17 @@ def symmetric(actual, case):
     assert_symmetric(actual, name="the kernel")
 
 
+KINDS = {"reference used": ReferenceUsed, "tampering": Tampering}
+
+
 def grade(student, **kwargs):
     kwargs.setdefault("invariants", [symmetric])
     with pytest.raises(GradingFailure) as info:
         check_against_reference(student, gram, gram_cases(), name="gram", **kwargs)
-    return info.value.layer, str(info.value)
+    failure = info.value
+    # cheating gets its own exception class (the grade table reads it from `ename`)
+    assert type(failure) is KINDS.get(failure.layer, GradingFailure), failure.layer
+    return failure.layer, str(failure)
 
 
 def test_a_correct_implementation_passes():
@@ -129,3 +141,42 @@ def test_removing_the_profile_hook_is_detected():
 
     layer, message = grade(unhook, forbid=[gram])
     assert layer == "tampering" and "setprofile" in message
+
+
+def noise(n, *, generator):
+    """A reference that consumes a generator argument."""
+    return torch.randn(n, dtype=torch.float64, generator=generator)
+
+
+def noise_cases():
+    return st.builds(
+        lambda n, seed: Case(
+            (n,),
+            dict(generator=torch.Generator().manual_seed(seed)),
+            label=f"n={n}, seed {seed}",
+        ),
+        st.integers(1, 5),
+        st.integers(0, 99),
+    )
+
+
+def test_each_side_gets_its_own_copy_of_the_arguments():
+    """A generator is not consumed by the reference before the student sees it."""
+    check_against_reference(noise, noise, noise_cases(), name="noise")
+
+    def skips_a_draw(n, *, generator):
+        torch.randn(1, generator=generator)
+        return torch.randn(n, dtype=torch.float64, generator=generator)
+
+    with pytest.raises(GradingFailure) as info:
+        check_against_reference(skips_a_draw, noise, noise_cases(), name="noise")
+    assert info.value.layer == "value"
+
+
+def test_writing_into_the_inputs_does_not_change_the_reference():
+    def scribbles(x):
+        result = x @ x.T
+        x.zero_()
+        return result
+
+    check_against_reference(scribbles, gram, gram_cases(), name="gram")

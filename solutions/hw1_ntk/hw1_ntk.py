@@ -248,6 +248,210 @@ check_against_reference(
 )
 ### END HIDDEN TESTS
 
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ex4_text", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 4. How fast does the kernel become deterministic?
+#
+# At finite width $h$ the NTK at initialisation is random. Jacot et al. (2018) prove that it
+# converges to $\Theta_\infty$; its fluctuations are of order $h^{-1/2}$, as for any average
+# over $h$ independent neurons (measured by Geiger et al. 2019, arXiv:1901.01608, §3;
+# Hanin & Nica 2019, arXiv:1909.05989, show that they grow with depth/width). Measure it:
+#
+# $$e(h) = \frac{\lVert \Theta_h - \Theta_\infty \rVert_F}{\lVert \Theta_\infty \rVert_F},
+#   \qquad \bar e(h) = \operatorname{mean}_{\text{networks}}\, e(h) \propto h^{\nu},
+#   \quad \nu = -\tfrac12 .$$
+#
+# **`ntk_relative_errors`** returns $e$ for `ensemble` ReLU networks ($\sigma_w = 1$) of
+# each width, shape `(len(widths), ensemble)`. Follow this protocol exactly, so that your
+# random networks are the grader's: for each `h` in `widths`, in order,
+#
+# ```python
+# net = FCNet(input_dim=d, width=h, hidden_layers=hidden_layers, bias_std=bias_std)
+# params = net.init(generator=generator, ensemble=ensemble)  # one call per width
+# ```
+#
+# `params` then holds `ensemble` networks stacked on a leading axis. For $\Theta_h$ use
+# `deeptheory.empirical_ntk(net, params, x1, x2)` (it returns `(ensemble, n1, n2)`) or your
+# `autograd_ntk` on each `FCNet.member(params, e)`; for $\Theta_\infty$ use
+# `deeptheory.fc_kernels(x1, x2, hidden_layers=..., bias_std=...)[1]` or your `relu_ntk`
+# (the grader allows 1e-6 relative error for that reason).
+#
+# **`width_exponent`** fits $\nu$: the least-squares slope of $\log \bar e$ against
+# $\log h$ (the log of the mean over networks, not the mean of the logs), returned as a
+# 0-d tensor in the dtype of `errors`.
+
+
+# %% nbgrader={"grade": false, "grade_id": "ntk_relative_errors", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def ntk_relative_errors(
+    x1, x2, *, widths, ensemble, hidden_layers, bias_std, generator
+):
+    """‖Θ_h − Θ_∞‖_F / ‖Θ_∞‖_F for `ensemble` networks per width: (len(widths), ensemble)."""
+    ### BEGIN SOLUTION
+    _, limit = deeptheory.fc_kernels(
+        x1, x2, hidden_layers=hidden_layers, bias_std=bias_std
+    )
+    rows = []
+    for h in widths:
+        net = FCNet(
+            input_dim=x1.shape[1],
+            width=h,
+            hidden_layers=hidden_layers,
+            bias_std=bias_std,
+        )
+        params = net.init(generator=generator, ensemble=ensemble)
+        theta = deeptheory.empirical_ntk(net, params, x1, x2)
+        rows.append((theta - limit).flatten(1).norm(dim=1) / limit.norm())
+    return torch.stack(rows)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ntk_relative_errors_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+"""Shape, dtype, positivity, and the generator is the only source of randomness."""
+_x = torch.randn(5, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+_kw = dict(widths=[16, 64], ensemble=3, hidden_layers=2, bias_std=0.1)
+_e = ntk_relative_errors(_x, _x, generator=torch.Generator().manual_seed(0), **_kw)
+assert isinstance(_e, torch.Tensor), "return a torch.Tensor"
+assert _e.shape == (2, 3), (
+    f"expected shape (len(widths), ensemble) = (2, 3), got {tuple(_e.shape)}"
+)
+assert _e.dtype == torch.float64, f"expected float64, got {_e.dtype}"
+assert bool((_e > 0).all()), "relative errors of finite networks are positive"
+_again = ntk_relative_errors(_x, _x, generator=torch.Generator().manual_seed(0), **_kw)
+assert torch.equal(_e, _again), "draw every network from `generator`, and nothing else"
+
+# %% nbgrader={"grade": true, "grade_id": "ntk_relative_errors_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""Against the reference, on random inputs, widths, depths and biases."""
+### BEGIN HIDDEN TESTS
+get_ipython().InteractiveTB.set_mode(mode="Minimal")  # noqa: F821
+import torch
+from hypothesis import strategies as _st
+
+import deeptheory.experiments.ntk_convergence
+from deeptheory.grading import Case, check_against_reference
+
+
+@_st.composite
+def _experiment_cases(draw):
+    n1, n2, d = (
+        draw(_st.integers(1, 4)),
+        draw(_st.integers(1, 4)),
+        draw(_st.integers(1, 3)),
+    )
+    widths = draw(_st.lists(_st.integers(1, 32), min_size=1, max_size=3))
+    ensemble, depth = draw(_st.integers(1, 3)), draw(_st.integers(1, 2))
+    beta = draw(_st.sampled_from([0.0, 0.1, 0.5]))
+    seed = draw(_st.integers(0, 2**31 - 1))
+    g = torch.Generator().manual_seed(seed)
+    x1 = torch.randn(n1, d, dtype=torch.float64, generator=g)
+    x2 = torch.randn(n2, d, dtype=torch.float64, generator=g)
+    options = dict(widths=widths, ensemble=ensemble, hidden_layers=depth, bias_std=beta)
+    label = f"x1 {(n1, d)}, x2 {(n2, d)}, {options}, generator seeded with {seed + 1}"
+    generator = torch.Generator().manual_seed(seed + 1)
+    return Case((x1, x2), dict(options, generator=generator), label=label)
+
+
+check_against_reference(
+    ntk_relative_errors,
+    deeptheory.experiments.ntk_convergence.ntk_relative_errors,
+    _experiment_cases(),
+    name="ntk_relative_errors",
+    forbid=[deeptheory.experiments.ntk_convergence],
+    rtol=1e-6,
+    max_examples=15,
+)
+### END HIDDEN TESTS
+
+
+# %% nbgrader={"grade": false, "grade_id": "width_exponent", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def width_exponent(widths, errors):
+    """Least-squares slope ν of log(mean error) against log(width): a 0-d tensor."""
+    ### BEGIN SOLUTION
+    u = torch.log(torch.tensor(widths, dtype=errors.dtype))
+    v = torch.log(errors.mean(dim=1))
+    u, v = u - u.mean(), v - v.mean()
+    return (u * v).sum() / (u * u).sum()
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "width_exponent_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+"""An exact power law e = 3 h^(-1/2) has exponent −1/2."""
+_h = [10, 100, 1000]
+_e = 3.0 * torch.tensor(_h, dtype=torch.float64)[:, None].expand(3, 4) ** -0.5
+_nu = width_exponent(_h, _e)
+assert isinstance(_nu, torch.Tensor) and _nu.shape == (), (
+    f"return a 0-d torch.Tensor, got {type(_nu).__name__} {getattr(_nu, 'shape', '')}"
+)
+assert abs(float(_nu) + 0.5) < 1e-9, f"expected −0.5 for e ∝ h^(−1/2), got {float(_nu)}"
+
+# %% nbgrader={"grade": true, "grade_id": "width_exponent_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+"""Against the reference, on noisy errors."""
+### BEGIN HIDDEN TESTS
+get_ipython().InteractiveTB.set_mode(mode="Minimal")  # noqa: F821
+import torch
+from hypothesis import strategies as _st
+
+import deeptheory.experiments.ntk_convergence
+from deeptheory.grading import Case, check_against_reference
+
+
+@_st.composite
+def _fit_cases(draw):
+    widths = draw(
+        _st.lists(_st.integers(1, 10**4), min_size=2, max_size=5, unique=True)
+    )
+    ensemble, seed = draw(_st.integers(1, 4)), draw(_st.integers(0, 2**31 - 1))
+    g = torch.Generator().manual_seed(seed)
+    errors = 0.01 + torch.rand(len(widths), ensemble, dtype=torch.float64, generator=g)
+    label = f"widths={widths}, errors of shape {tuple(errors.shape)} from seed {seed}"
+    return Case((widths, errors), label=label)
+
+
+check_against_reference(
+    width_exponent,
+    deeptheory.experiments.ntk_convergence.width_exponent,
+    _fit_cases(),
+    name="width_exponent",
+    forbid=[deeptheory.experiments.ntk_convergence],
+    atol=1e-10,
+)
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "experiment_text", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### The experiment
+#
+# Jacot et al.'s Figure 1 setting, smaller: inputs on the unit circle, two hidden layers,
+# $\beta = 0.1$, eight networks per width. Is $\nu$ close to $-1/2$? Rerun with another
+# seed to see how much $\nu$ itself fluctuates, and with `hidden_layers=4`: deeper
+# networks are further from their limit at the same width.
+
+# %% nbgrader={"grade": false, "grade_id": "experiment", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import matplotlib.pyplot as plt
+
+_gamma = torch.linspace(-math.pi, math.pi, 32, dtype=torch.float64)
+_circle = torch.stack([torch.cos(_gamma), torch.sin(_gamma)], dim=1)
+_widths = [32, 128, 512, 2048]
+_errors = ntk_relative_errors(
+    _circle,
+    _circle,
+    widths=_widths,
+    ensemble=8,
+    hidden_layers=2,
+    bias_std=0.1,
+    generator=torch.Generator().manual_seed(0),
+)
+_nu = float(width_exponent(_widths, _errors))
+_fig, _ax = plt.subplots(figsize=(4.5, 3.5))
+for _h, _row in zip(_widths, _errors, strict=True):
+    _ax.loglog([_h] * len(_row), _row, ".", color="tab:blue", alpha=0.5)
+_ax.loglog(
+    _widths, _errors.mean(1), "o-", color="tab:blue", label=f"mean, ν = {_nu:.2f}"
+)
+_guide = float(_errors.mean(1)[0]) * (torch.tensor(_widths) / _widths[0]) ** -0.5
+_ax.loglog(_widths, _guide, "k--", label="h^(−1/2)")
+_ax.set_xlabel("width h")
+_ax.set_ylabel("‖Θ_h − Θ_∞‖ / ‖Θ_∞‖")
+_ax.legend()
+print(f"fitted exponent ν = {_nu:.3f}")
+
 # %% [markdown] nbgrader={"grade": false, "grade_id": "widget_text", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## Explore (not graded)
 #

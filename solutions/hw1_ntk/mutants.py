@@ -43,4 +43,34 @@ MUTANTS = {
         "a, b = a / 2 + b2, b / 2 + b2",
         "a, b = a, b",
     ),
+    "error not relative": (
+        "ntk_relative_errors",
+        "(theta - limit).flatten(1).norm(dim=1) / limit.norm()",
+        "(theta - limit).flatten(1).norm(dim=1)",
+    ),
+    "a fresh generator per width": (
+        "ntk_relative_errors",
+        "params = net.init(generator=generator, ensemble=ensemble)",
+        "params = net.init(generator=torch.Generator().manual_seed(0), ensemble=ensemble)",
+    ),
+    "limit without the bias": (
+        "ntk_relative_errors",
+        "x1, x2, hidden_layers=hidden_layers, bias_std=bias_std\n    )",
+        "x1, x2, hidden_layers=hidden_layers\n    )",
+    ),
+    "largest entry instead of Frobenius": (
+        "ntk_relative_errors",
+        "(theta - limit).flatten(1).norm(dim=1) / limit.norm()",
+        "(theta - limit).flatten(1).abs().amax(dim=1) / limit.abs().max()",
+    ),
+    "mean of the logs": (
+        "width_exponent",
+        "v = torch.log(errors.mean(dim=1))",
+        "v = torch.log(errors).mean(dim=1)",
+    ),
+    "log10 on one axis": (
+        "width_exponent",
+        "v = torch.log(errors.mean(dim=1))",
+        "v = torch.log10(errors.mean(dim=1))",
+    ),
 }
