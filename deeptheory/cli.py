@@ -2,6 +2,7 @@
 
     deeptheory --help
     deeptheory ntk-convergence [--quick] [--out FIGURE]
+    deeptheory course build | check | grade HOMEWORK SUBMISSIONS [--out DIR]
 
 Subcommands import their experiment lazily, so ``--help`` stays fast.
 """
@@ -72,7 +73,8 @@ def _course(args: argparse.Namespace) -> int:
     root = Path(args.root)
     if not (root / "solutions").is_dir():
         print(
-            f"error: {root / 'solutions'} not found (run from the course root or give --root)"
+            f"error: {root / 'solutions'} not found (run from the course root or give --root)",
+            file=sys.stderr,
         )
         return 2
     # nbgrader 0.9 logs SQLAlchemy warnings and kernel notices on every submission
@@ -85,6 +87,8 @@ def _course(args: argparse.Namespace) -> int:
         for path in build(root):
             print(f"wrote {path}")
         return 0
+    if args.action == "grade":
+        return _course_grade(args, root)
     from deeptheory.course.check import check
 
     problems, report = check(root)
@@ -93,6 +97,47 @@ def _course(args: argparse.Namespace) -> int:
         print(f"FAILED: {problem}")
     print(f"course check: {'FAILED' if problems else 'passed'}")
     return 1 if problems else 0
+
+
+def _course_grade(args: argparse.Namespace, root) -> int:
+    import time
+    from pathlib import Path
+
+    from deeptheory.course.grade import format_table, grade
+
+    start = time.perf_counter()
+    try:
+        results, out = grade(
+            args.homework,
+            Path(args.submissions),
+            root=root,
+            out=None if args.out is None else Path(args.out),
+            jobs=args.jobs,
+            cell_timeout=args.cell_timeout,
+            wall_clock=args.wall_clock,
+            feedback=not args.no_feedback,
+            force=args.force,
+            progress=not args.no_progress,
+        )
+    except (FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(format_table(results))
+    graded = sum(r.seconds > 0 for r in results.values())
+    reused = len(results) - graded
+    print(
+        f"\n{len(results)} submissions ({graded} graded, {reused} unchanged since the "
+        f"last run) in {time.perf_counter() - start:.1f} s"
+    )
+    print(f"grades:   {out / 'grades.csv'}")
+    if not args.no_feedback:
+        print(f"feedback: {out / 'feedback'}/<student>.html")
+    flagged = [s for s, r in results.items() if r.needs_manual_grade]
+    if flagged:
+        print(
+            f"look at by hand (not graded automatically): {', '.join(sorted(flagged))}"
+        )
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -132,8 +177,47 @@ def build_parser() -> argparse.ArgumentParser:
         "homework, the solution scores full marks, the blank exercise 0, every mutant "
         "fails a hidden test, and the committed exercise is fresh.",
     )
-    course.add_argument("action", choices=["build", "check"])
-    course.add_argument("--root", default=".", help="the folder holding solutions/")
+    actions = course.add_subparsers(dest="action", metavar="ACTION", required=True)
+    root_help = "the folder holding solutions/ (default: the current folder)"
+    for action, text in [
+        ("build", "regenerate exercises/ from solutions/"),
+        ("check", "the gate: solution full marks, blank 0, every mutant caught, fresh"),
+    ]:
+        sub_action = actions.add_parser(action, help=text, description=text)
+        sub_action.add_argument("--root", default=".", help=root_help)
+    grading = actions.add_parser(
+        "grade",
+        help="autograde a folder of student notebooks",
+        description="Autograde every <student>.ipynb (or <student>/HOMEWORK.ipynb) in "
+        "SUBMISSIONS, in parallel, each in a fresh nbgrader course; writes grades.csv, "
+        "feedback/<student>.html (hidden tests removed) and results/<student>.json to "
+        "--out, and prints the grade table. Rerunning resumes: unchanged submissions are "
+        "not graded again. The submissions are only read.",
+    )
+    grading.add_argument("homework", help="e.g. hw1_ntk (a folder of solutions/)")
+    grading.add_argument("submissions", help="the folder of student notebooks")
+    grading.add_argument("--out", help="output folder (default: grades/HOMEWORK)")
+    grading.add_argument(
+        "--jobs", type=_positive_int, default=2, help="parallel graders (default: 2)"
+    )
+    grading.add_argument(
+        "--cell-timeout",
+        type=_positive_int,
+        default=30,
+        help="seconds a cell may run before it is interrupted (default: 30)",
+    )
+    grading.add_argument(
+        "--wall-clock",
+        type=_positive_int,
+        default=600,
+        help="seconds a whole submission may take before it is killed (default: 600)",
+    )
+    grading.add_argument("--force", action="store_true", help="regrade everything")
+    grading.add_argument(
+        "--no-feedback", action="store_true", help="skip the feedback pages"
+    )
+    grading.add_argument("--no-progress", action="store_true", help="hide progress")
+    grading.add_argument("--root", default=".", help=root_help)
     course.set_defaults(func=_course)
     return parser
 

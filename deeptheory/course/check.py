@@ -59,41 +59,38 @@ def filled(release: Any, source: Any, replace: dict[str, str] | None = None) -> 
     return nb
 
 
-def autograde(name: str, source: Any, submissions: dict[str, Any]) -> dict[str, Score]:
-    """Grade ``submissions`` (student → notebook) against the source notebook."""
+def autograde(
+    name: str, source: Any, submissions: dict[str, Any], *, jobs: int = 2
+) -> dict[str, Score]:
+    """Grade ``submissions`` (student → notebook) against the source notebook.
+
+    Uses the parallel grader of ``deeptheory course grade`` (no feedback pages).
+    """
     import nbformat
-    from nbgrader.api import Gradebook
-    from nbgrader.apps import NbGraderAPI
 
-    from deeptheory.course.nbgrader_course import nbgrader_config, prepare_environment
+    from deeptheory.course.grade import grade_submissions
 
-    with tempfile.TemporaryDirectory(prefix="deeptheory-grade-") as tmp:
-        root = Path(tmp)
-        prepare_environment(root)
-        (root / "source" / name).mkdir(parents=True)
-        nbformat.write(source, root / "source" / name / f"{name}.ipynb")
-        api = NbGraderAPI(config=nbgrader_config(root))
-        result = api.generate_assignment(name, force=True)
-        if not result["success"]:
-            raise RuntimeError(f"nbgrader could not generate {name}:\n{result['log']}")
+    with tempfile.TemporaryDirectory(prefix="deeptheory-check-") as tmp:
+        folder = Path(tmp) / "submitted"
+        folder.mkdir()
+        paths = {}
         for student, notebook in submissions.items():
-            folder = root / "submitted" / student / name
-            folder.mkdir(parents=True)
-            nbformat.write(notebook, folder / f"{name}.ipynb")
-            api.autograde(name, student, force=True)
-        scores = {}
-        with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
-            for student in submissions:
-                sub = gradebook.find_submission(name, student)
-                nb = gradebook.find_submission_notebook(name, name, student)
-                cells = {g.name: float(g.score) for g in nb.grades}
-                scores[student] = Score(
-                    float(sub.score),
-                    float(sub.max_score),
-                    cells,
-                    bool(sub.needs_manual_grade),
-                )
-        return scores
+            paths[student] = folder / f"{student}.ipynb"
+            nbformat.write(notebook, paths[student])
+        results = grade_submissions(
+            name,
+            source,
+            paths,
+            Path(tmp) / "out",
+            jobs=jobs,
+            cell_timeout=60,
+            feedback=False,
+            progress=False,
+        )
+    return {
+        student: Score(r.score, r.max_score, r.cells, r.needs_manual_grade)
+        for student, r in results.items()
+    }
 
 
 def load_mutants(path: Path) -> dict[str, tuple[str, str, str]]:
