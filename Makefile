@@ -9,10 +9,11 @@ STAMP  := $(VENV)/.installed
 # build. On a machine with a GPU, `make TORCH=torch ...` installs the default build instead.
 TORCH  ?= torch==2.13.0
 
-.PHONY: help venv demo test test-slow lint format bench clean
+.PHONY: help venv demo figures test test-slow lint format bench clean
 
 help:
-	@echo "make demo       run the main demo (NTK convergence figure in figures/)"
+	@echo "make demo       build the homework, autograde the sample class (grades/hw1_ntk/)"
+	@echo "make figures    the NTK convergence figure (Jacot et al. Fig. 1) in figures/"
 	@echo "make test       lint + format check + test suite (what CI runs)"
 	@echo "make test-slow  the slow checks (marked 'slow')"
 	@echo "make bench      benchmarks/ntk.py (NTK methods, ~20 min)"
@@ -27,7 +28,14 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# Build the exercises (and the sample class) from solutions/, then autograde the sample
+# class of Homework 1 on both cores; results are reused on a second run.
 demo: $(STAMP)
+	$(BIN)/deeptheory course build
+	$(BIN)/deeptheory course grade hw1_ntk course/sample_submissions/hw1_ntk \
+		--out grades/hw1_ntk --cell-timeout 10 --expect course/sample_class/hw1_ntk.py
+
+figures: $(STAMP)
 	$(BIN)/deeptheory ntk-convergence --out figures/ntk_convergence.png
 
 lint: $(STAMP)
@@ -48,4 +56,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/ntk.py
 
 clean:
-	rm -rf $(VENV) figures build .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) figures grades build .pytest_cache .ruff_cache .hypothesis

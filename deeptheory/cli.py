@@ -122,7 +122,13 @@ def _course_grade(args: argparse.Namespace, root) -> int:
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(format_table(results))
+    expected = None
+    if args.expect is not None:
+        from deeptheory.course.build import load_students
+
+        students = load_students(Path(args.expect))
+        expected = {k: (v["score"], tuple(v["flags"])) for k, v in students.items()}
+    print(format_table(results, expected=expected))
     graded = sum(r.seconds > 0 for r in results.values())
     reused = len(results) - graded
     print(
@@ -137,6 +143,17 @@ def _course_grade(args: argparse.Namespace, root) -> int:
         print(
             f"look at by hand (not graded automatically): {', '.join(sorted(flagged))}"
         )
+    if expected is not None:
+        wrong = set(expected) ^ set(results)
+        wrong |= {
+            s
+            for s, r in results.items()
+            if s in expected and (r.score, r.flags) != expected[s]
+        }
+        if wrong:
+            print(f"NOT AS EXPECTED ({args.expect}): {', '.join(sorted(wrong))}")
+            return 1
+        print(f"every score and flag is as expected ({args.expect})")
     return 0
 
 
@@ -213,6 +230,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds a whole submission may take before it is killed (default: 600)",
     )
     grading.add_argument("--force", action="store_true", help="regrade everything")
+    grading.add_argument(
+        "--expect",
+        metavar="CLASS.py",
+        help="a sample-class file (course/sample_class/*.py): show the expected score "
+        "and flags of each student, and exit 1 if any differs",
+    )
     grading.add_argument(
         "--no-feedback", action="store_true", help="skip the feedback pages"
     )

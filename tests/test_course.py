@@ -19,10 +19,22 @@ def course(*args, cwd=ROOT):
 
 
 def test_exercises_are_fresh_and_reproducible(tmp_path):
-    """A build in a copy gives byte-identical exercises to the committed ones."""
+    """A build in a copy gives byte-identical exercises (and sample class) to the
+    committed ones."""
     shutil.copytree(ROOT / "solutions", tmp_path / "solutions")
+    shutil.copytree(
+        ROOT / "course" / "sample_class", tmp_path / "course" / "sample_class"
+    )
     result = course("build", "--root", str(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
+    samples = sorted((tmp_path / "course" / "sample_submissions").rglob("*.ipynb"))
+    committed = sorted((ROOT / "course" / "sample_submissions").rglob("*.ipynb"))
+    assert len(samples) == len(committed) >= 8
+    for built, kept in zip(samples, committed, strict=True):
+        assert built.name == kept.name
+        assert built.read_bytes() == kept.read_bytes(), (
+            f"{kept} is stale: run `deeptheory course build`"
+        )
     built = sorted((tmp_path / "exercises").glob("*.ipynb"))
     assert built, "no exercise was built"
     for notebook in built:

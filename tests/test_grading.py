@@ -180,3 +180,26 @@ def test_writing_into_the_inputs_does_not_change_the_reference():
         return result
 
     check_against_reference(scribbles, gram, gram_cases(), name="gram")
+
+
+def test_only_the_entry_point_into_the_reference_is_named():
+    """Not every helper the reference calls internally: the feedback stays readable."""
+
+    def via_library(x):
+        return deeptheory.kernels.fc_kernels(x, hidden_layers=0, activation="linear")[0]
+
+    layer, message = grade(via_library, forbid=[deeptheory.kernels])
+    assert layer == "reference used"
+    assert "(deeptheory.kernels.fc_kernels)" in message
+
+
+def test_several_distinct_failures_are_reported_as_one():
+    """Not as an ExceptionGroup, which IPython prints with the full (hidden) traceback."""
+
+    def two_bugs(x):
+        if len(x) > 3:
+            raise ValueError("big inputs break me")
+        return 2 * gram(x)
+
+    with pytest.raises(GradingFailure):
+        check_against_reference(two_bugs, gram, gram_cases(), name="gram")

@@ -64,11 +64,77 @@ def build_homework(name: str, solutions: Path, exercises: Path) -> Path:
 
 
 def build(root: Path) -> list[Path]:
-    """Release every homework of ``root/solutions`` into ``root/exercises``."""
+    """Release every homework of ``root/solutions`` into ``root/exercises``, then write
+    the sample classes of ``root/course/sample_class`` (if any)."""
     solutions = root / "solutions"
     names = homeworks(solutions)
     if not names:
         raise FileNotFoundError(
             f"no homework found in {solutions} (expected <hw>/<hw>.py)"
         )
-    return [build_homework(name, solutions, root / "exercises") for name in names]
+    built = [build_homework(name, solutions, root / "exercises") for name in names]
+    for spec in sorted((root / "course" / "sample_class").glob("*.py")):
+        built += build_sample_class(spec, root / "exercises", root / "course")
+    return built
+
+
+STUB = "    # YOUR CODE HERE\n    raise NotImplementedError()"
+
+
+def load_students(spec: Path) -> dict[str, dict]:
+    """``STUDENTS`` of a sample-class file (see ``course/sample_class/*.py``)."""
+    import importlib.util
+
+    module_spec = importlib.util.spec_from_file_location(f"class_{spec.stem}", spec)
+    module = importlib.util.module_from_spec(module_spec)  # type: ignore[arg-type]
+    module_spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return dict(module.STUDENTS)
+
+
+def student_notebook(release, answers: dict[str, str], after: dict[str, str]):
+    """The released notebook as a student hands it in: stubs replaced by ``answers``
+    (function bodies), ``after`` appended at the top level of a cell."""
+    import copy
+    import textwrap
+
+    nb = copy.deepcopy(release)
+    used = set()
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            if STUB not in cell.source:
+                raise ValueError(f"cell {grade_id} has no stub to replace")
+            body = textwrap.indent(
+                textwrap.dedent(answers[grade_id]).strip("\n"), "    "
+            )
+            cell.source = cell.source.replace(STUB, body)
+            used.add(grade_id)
+        if grade_id in after:
+            cell.source += "\n\n\n" + textwrap.dedent(after[grade_id]).strip("\n")
+            used.add(grade_id)
+    unknown = (set(answers) | set(after)) - used
+    if unknown:
+        raise ValueError(f"no solution cell named {', '.join(sorted(unknown))}")
+    return nb
+
+
+def build_sample_class(spec: Path, exercises: Path, course: Path) -> list[Path]:
+    """Write ``course/sample_submissions/<hw>/<student>.ipynb`` from a sample-class file
+    ``course/sample_class/<hw>.py`` and the released ``exercises/<hw>.ipynb``."""
+    import nbformat
+
+    name = spec.stem
+    release = nbformat.read(exercises / f"{name}.ipynb", as_version=4)
+    folder = course / "sample_submissions" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    students = load_students(spec)
+    for stale in folder.glob("*.ipynb"):
+        if stale.stem not in students:
+            stale.unlink()
+    written = []
+    for student, entry in students.items():
+        nb = student_notebook(release, entry.get("answers", {}), entry.get("after", {}))
+        path = folder / f"{student}.ipynb"
+        nbformat.write(nb, path)
+        written.append(path)
+    return written

@@ -170,18 +170,26 @@ class _Worker:
             except (ProcessLookupError, PermissionError):
                 pass
         self.proc.wait()
-        self.stderr.close()
+        self._close_files()
 
     def close(self) -> None:
+        """Let the worker finish (stdin closed); kill it if it does not within 30 s."""
         if self.proc.poll() is None:
-            assert self.proc.stdin is not None
-            self.proc.stdin.close()
             try:
+                self.proc.stdin.close()  # type: ignore[union-attr]
                 self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
+            except (subprocess.TimeoutExpired, OSError):
                 self.kill()
                 return
-        self.stderr.close()
+        self._close_files()
+
+    def _close_files(self) -> None:
+        for stream in (self.proc.stdin, self.proc.stdout, self.stderr):
+            try:
+                if stream is not None:
+                    stream.close()
+            except OSError:
+                pass
 
 
 def _children_by_parent_pid(parent: int) -> list[int]:
@@ -220,14 +228,30 @@ def _write_csv(path: Path, results: dict[str, GradeResult], cells: Iterable[str]
     write_atomic(path, buffer.getvalue())
 
 
-def format_table(results: dict[str, GradeResult]) -> str:
-    """The grade table printed at the end of a run."""
+def format_table(
+    results: dict[str, GradeResult],
+    *,
+    expected: dict[str, tuple[float, tuple[str, ...]]] | None = None,
+) -> str:
+    """The grade table printed at the end of a run; ``expected`` adds a column of
+    student → (score, flags), marking each row that differs with ``!``."""
     width = max([7, *(len(s) for s in results)])
-    lines = [f"{'student':<{width}}  {'score':>5}  {'max':>4}  flags"]
+    head = f"{'student':<{width}}  {'score':>5}  {'max':>4}  flags"
+    if expected is not None:
+        head = f"{head:<{width + 40}}  expected"
+    lines = [head]
     for student in sorted(results):
         r = results[student]
         flags = ", ".join(r.flags) or "-"
-        lines.append(f"{student:<{width}}  {r.score:>5g}  {r.max_score:>4g}  {flags}")
+        line = f"{student:<{width}}  {r.score:>5g}  {r.max_score:>4g}  {flags}"
+        if expected is not None:
+            if student in expected:
+                score, want = expected[student]
+                mark = "  " if (r.score, r.flags) == (score, tuple(want)) else "! "
+                line = f"{line:<{width + 40}}{mark}{score:g} {', '.join(want) or '-'}"
+            else:
+                line = f"{line:<{width + 40}}! (not in the sample class)"
+        lines.append(line)
     return "\n".join(lines)
 
 

@@ -68,7 +68,8 @@ def failure_flag(log: str) -> str:
 
 
 def scrub_hidden_tracebacks(notebook: Any) -> int:
-    """Reduce the error output of every hidden-test cell to ``ename: evalue``.
+    """Reduce the error output of every hidden-test cell to ``ename: evalue``, and drop
+    tracebacks printed to its streams.
 
     Hidden cells switch IPython to Minimal tracebacks, so this is a second line of
     defence (a student's code can switch the mode back). Must run while the cells still
@@ -84,6 +85,11 @@ def scrub_hidden_tracebacks(notebook: Any) -> int:
                 if output.get("traceback") != short:
                     output["traceback"] = short
                     changed += 1
+            elif output.get("output_type") == "stream" and "Traceback" in "".join(
+                output.get("text", "")
+            ):  # IPython prints exception groups to stderr, whatever the mode
+                output["text"] = "(traceback removed: it would show hidden tests)\n"
+                changed += 1
     return changed
 
 
@@ -97,7 +103,7 @@ def fallback_feedback(student: str, name: str, reason: str) -> str:
         f"<strong>{html.escape(reason)}</strong>.</p>\n"
         "<p>Run it top to bottom yourself (Kernel → Restart &amp; Run All): a cell that "
         "never finishes, or code that ends the Python process (<code>os._exit</code>, "
-        "<code>sys.exit</code>, running out of memory), stops grading for the whole "
+        "<code>exit()</code>, running out of memory), stops grading for the whole "
         "notebook. An instructor will look at it.</p>\n</body></html>\n"
     )
 
