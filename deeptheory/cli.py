@@ -215,7 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     grading.add_argument("submissions", help="the folder of student notebooks")
     grading.add_argument("--out", help="output folder (default: grades/HOMEWORK)")
     grading.add_argument(
-        "--jobs", type=_positive_int, default=2, help="parallel graders (default: 2)"
+        "--jobs",
+        type=_positive_int,
+        help="parallel graders (default: one per core, at most 8)",
     )
     grading.add_argument(
         "--cell-timeout",

@@ -60,7 +60,7 @@ def filled(release: Any, source: Any, replace: dict[str, str] | None = None) -> 
 
 
 def autograde(
-    name: str, source: Any, submissions: dict[str, Any], *, jobs: int = 2
+    name: str, source: Any, submissions: dict[str, Any], *, jobs: int | None = None
 ) -> dict[str, Score]:
     """Grade ``submissions`` (student → notebook) against the source notebook.
 

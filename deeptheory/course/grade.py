@@ -115,6 +115,15 @@ def find_submissions(name: str, folder: Path) -> dict[str, Path]:
     return found
 
 
+def default_jobs() -> int:
+    """One worker per available core, at most 8 (each holds a kernel with torch)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))
+
+
 def grade_cells(source: Any) -> dict[str, float]:
     """grade_id → points of every graded cell of a source notebook, in order."""
     return {
@@ -278,7 +287,7 @@ def grade_submissions(
     submissions: dict[str, Path],
     out: Path,
     *,
-    jobs: int = 2,
+    jobs: int | None = None,
     cell_timeout: int = 30,
     wall_clock: float = 600.0,
     feedback: bool = True,
@@ -293,7 +302,7 @@ def grade_submissions(
       source: the instructor notebook (:func:`deeptheory.course.build.source_notebook`).
       submissions: student → notebook; the files are only read.
       out: the output folder (see the module docstring); created if missing.
-      jobs: worker processes grading in parallel.
+      jobs: worker processes grading in parallel; default :func:`default_jobs`.
       cell_timeout: seconds per cell before nbgrader interrupts it.
       wall_clock: seconds per submission before its worker and kernel are killed.
       feedback: also write ``feedback/<student>.html``.
@@ -308,7 +317,7 @@ def grade_submissions(
     from deeptheory._validation import check_float, check_int
     from deeptheory.course.nbgrader_course import prepare_environment
 
-    check_int("jobs", jobs, minimum=1)
+    jobs = default_jobs() if jobs is None else check_int("jobs", jobs, minimum=1)
     check_int("cell_timeout", cell_timeout, minimum=1)
     check_float("wall_clock", wall_clock, minimum=1.0)
     out = Path(out)
