@@ -122,6 +122,13 @@ def _course_grade(args: argparse.Namespace, root) -> int:
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(
+            "\ninterrupted: every submission graded so far is saved; run the same "
+            "command again to grade the rest",
+            file=sys.stderr,
+        )
+        return 130
     expected = None
     if args.expect is not None:
         from deeptheory.course.build import load_students

@@ -6,6 +6,7 @@ import hashlib
 import html
 import json
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -171,6 +172,7 @@ def kernels_running():
 
 
 def test_the_wall_clock_kills_one_submission_and_the_next_is_graded(tmp_path):
+    """Also: a file that is not a notebook gets its own flag, not a crash."""
     release = nbformat.read(ROOT / "exercises" / f"{NAME}.ipynb", as_version=4)
     source = source_notebook(ROOT / "solutions" / NAME / f"{NAME}.py")
     alice = load_students(SPEC)["alice"]
@@ -180,6 +182,7 @@ def test_the_wall_clock_kills_one_submission_and_the_next_is_graded(tmp_path):
     folder.mkdir()
     nbformat.write(sleeper, folder / "a_sleeper.ipynb")
     nbformat.write(student_notebook(release, alice["answers"], {}), folder / "b.ipynb")
+    (folder / "c_broken.ipynb").write_text('{"cells": [')  # a truncated upload
     before = kernels_running()
     results = grade_submissions(
         NAME,
@@ -196,6 +199,8 @@ def test_the_wall_clock_kills_one_submission_and_the_next_is_graded(tmp_path):
     assert slow.score == 0 and 20 <= slow.seconds < 60
     assert "could not be graded" in page_text(slow.feedback)
     assert fine.score == fine.max_score == 14 and not fine.flags
+    broken = results["c_broken"]
+    assert broken.flags == ("unreadable notebook (NotJSONError)",) and broken.score == 0
     time.sleep(2)
     assert kernels_running() <= before, "the killed submission's kernel survived"
 
@@ -205,8 +210,10 @@ def test_find_submissions_layouts_and_errors(tmp_path):
     (tmp_path / "ben").mkdir()
     (tmp_path / "ben" / f"{NAME}.ipynb").write_text("{}")
     (tmp_path / "notes.txt").write_text("")
+    (tmp_path / "cy" / NAME).mkdir(parents=True)  # nbgrader's submitted/ layout
+    (tmp_path / "cy" / NAME / f"{NAME}.ipynb").write_text("{}")
     found = find_submissions(NAME, tmp_path)
-    assert sorted(found) == ["ann", "ben"]
+    assert sorted(found) == ["ann", "ben", "cy"]
     (tmp_path / "ann").mkdir()
     (tmp_path / "ann" / f"{NAME}.ipynb").write_text("{}")
     with pytest.raises(ValueError, match="'ann' has two submissions"):
@@ -267,3 +274,39 @@ def test_the_table_marks_unexpected_rows():
     table = format_table(results, expected={"ann": (14, ()), "ben": (5, ("timeout",))})
     ann, ben = table.splitlines()[1:]
     assert "!" not in ann and ben.split()[-3:] == ["!", "5", "timeout"]
+
+
+def test_an_interrupted_run_keeps_what_it_graded_and_the_rerun_finishes(tmp_path):
+    import signal
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for student in ("alice", "bob", "erin"):
+        shutil.copyfile(SAMPLE / f"{student}.ipynb", folder / f"{student}.ipynb")
+    out = tmp_path / "out"
+    args = [NAME, str(folder), "--out", str(out), "--jobs", "1", "--no-progress"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deeptheory", "course", "grade", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 300
+    while not list((out / "results").glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)  # Ctrl-C
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "run the same command again" in stderr
+    saved = sorted(p.stem for p in (out / "results").glob("*.json"))
+    assert 1 <= len(saved) < 3, saved
+    for path in (out / "results").glob("*.json"):
+        json.loads(path.read_text())  # complete, not half-written
+    result = grade_cli(*args)
+    assert result.returncode == 0, result.stderr
+    assert f"({3 - len(saved)} graded, {len(saved)} unchanged" in result.stdout
+    scores = {
+        p.stem: json.loads(p.read_text())["score"] for p in (out / "results").glob("*")
+    }
+    assert scores == {"alice": 14, "bob": 6, "erin": 11}

@@ -21,8 +21,10 @@ run loses nothing already graded, and running the command again grades only what
 missing or changed (a result is reused while the submission, the homework source, the
 library version and the timeout are unchanged; ``--force`` regrades everything).
 
-Submissions are found as ``SUBMISSIONS/<student>.ipynb`` or
-``SUBMISSIONS/<student>/<homework>.ipynb``.
+Submissions are found as ``SUBMISSIONS/<student>.ipynb``,
+``SUBMISSIONS/<student>/<homework>.ipynb`` or ``SUBMISSIONS/<student>/<homework>/<homework>.ipynb``
+(nbgrader's ``submitted/`` folder). A file that is not a valid notebook gets the flag
+``unreadable notebook``.
 """
 
 from __future__ import annotations
@@ -80,7 +82,8 @@ class GradeResult:
 
 
 def find_submissions(name: str, folder: Path) -> dict[str, Path]:
-    """student → notebook, from ``folder/<student>.ipynb`` or ``folder/<student>/<name>.ipynb``.
+    """student → notebook: ``folder/<student>.ipynb``, ``folder/<student>/<name>.ipynb`` or
+    ``folder/<student>/<name>/<name>.ipynb`` (nbgrader's ``submitted/`` layout).
 
     Raises:
       FileNotFoundError: ``folder`` is missing or holds no submission.
@@ -97,6 +100,8 @@ def find_submissions(name: str, folder: Path) -> dict[str, Path]:
             student, notebook = path.stem, path
         elif path.is_dir() and (path / f"{name}.ipynb").is_file():
             student, notebook = path.name, path / f"{name}.ipynb"
+        elif path.is_dir() and (path / name / f"{name}.ipynb").is_file():
+            student, notebook = path.name, path / name / f"{name}.ipynb"  # nbgrader's
         else:
             continue
         if not STUDENT_NAME.match(student):
@@ -131,6 +136,17 @@ def grade_cells(source: Any) -> dict[str, float]:
         for c in source.cells
         if c.metadata.get("nbgrader", {}).get("grade")
     }
+
+
+def _unreadable(path: Path) -> str | None:
+    """Why ``path`` is not a notebook nbgrader can grade, or None."""
+    import nbformat
+
+    try:
+        nbformat.validate(nbformat.read(path, as_version=4))
+    except Exception as error:  # JSON, schema or encoding: all mean "not gradable"
+        return type(error).__name__
+    return None
 
 
 def _sha256(data: bytes) -> str:
@@ -364,6 +380,7 @@ def grade_submissions(
         workers = [_Worker(i, out / "logs", env) for i in range(min(jobs, len(todo)))]
         _prepare_template(name, source, scratch / "template")
         tasks: queue.Queue[str] = queue.Queue()
+        stopping = threading.Event()
         for student in todo:
             tasks.put(student)
         if progress:
@@ -371,9 +388,13 @@ def grade_submissions(
 
             bar = tqdm(total=len(todo), desc=f"grading {name}", unit="submission")
 
-        def unguarded(student: str, reason: str, seconds: float) -> GradeResult:
+        def unguarded(
+            student: str, reason: str, seconds: float, *, keep: bool = True
+        ) -> GradeResult:
+            """The row of a submission the worker did not grade. ``keep=False`` (the
+            grader's own failure): shown now, not saved, so the next run retries it."""
             page = out / "feedback" / f"{student}.html"
-            if feedback:
+            if feedback and keep:
                 write_atomic(page, fallback_feedback(student, name, reason))
             data = {
                 "student": student,
@@ -386,14 +407,16 @@ def grade_submissions(
                 "fingerprint": fingerprints[student],
                 "feedback": str(page) if feedback else None,
             }
-            write_atomic(
-                out / "results" / f"{student}.json", json.dumps(data, indent=1) + "\n"
-            )
+            if keep:
+                write_atomic(
+                    out / "results" / f"{student}.json",
+                    json.dumps(data, indent=1) + "\n",
+                )
             return GradeResult.from_json(data)
 
         def slot(index: int) -> None:
             worker = workers[index]
-            while True:
+            while not stopping.is_set():
                 try:
                     student = tasks.get_nowait()
                 except queue.Empty:
@@ -413,6 +436,10 @@ def grade_submissions(
                     "log": str((out / "logs" / f"{student}.log").resolve()),
                     "fingerprint": fingerprints[student],
                 }
+                problem = _unreadable(Path(submissions[student]))
+                if problem:
+                    done(unguarded(student, f"unreadable notebook ({problem})", 0.0))
+                    continue
                 start = time.perf_counter()
                 try:
                     if not worker.ready:
@@ -422,15 +449,18 @@ def grade_submissions(
                     worker.send(task)
                     reply = worker.receive(timeout=wall_clock)
                 except (EOFError, BrokenPipeError, OSError) as error:
+                    if stopping.is_set():  # interrupted: this one was not graded
+                        return
                     worker.kill()
-                    done(unguarded(student, f"grader crashed ({error})", 0.0))
+                    done(unguarded(student, f"grader crashed ({error})", 0, keep=False))
                     continue
                 if reply is None:
                     worker.kill()
                     spent = time.perf_counter() - start
                     done(unguarded(student, f"wall clock ({wall_clock:g} s)", spent))
                 elif not reply["ok"]:
-                    done(unguarded(student, f"grader error: {reply['error']}", 0.0))
+                    reason = f"grader error: {reply['error']}"
+                    done(unguarded(student, reason, 0.0, keep=False))
                 else:
                     data = json.loads(Path(task["result"]).read_text(encoding="utf-8"))
                     done(GradeResult.from_json(data))
@@ -447,6 +477,7 @@ def grade_submissions(
                 while thread.is_alive():
                     thread.join(timeout=0.5)
         except KeyboardInterrupt:
+            stopping.set()
             for worker in workers:
                 worker.kill()
             raise
