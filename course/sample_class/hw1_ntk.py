@@ -9,6 +9,67 @@ signature (indented for them); ``after`` is code the student left at the top lev
 cell, after the function. Cells without an answer keep the stub (not attempted).
 """
 
+#: What most of the class wrote where they got it right (no two write the same mistakes).
+COMMON = {
+    "one_hidden_layer_ntk": """
+c0, c1, sb = net.scale(0), net.scale(1), net.bias_std
+z1, z2 = c0 * x1 @ params["w0"].T, c0 * x2 @ params["w0"].T
+if sb:
+    z1, z2 = z1 + sb * params["b0"], z2 + sb * params["b0"]
+v = params["w1"][0]
+out = c1**2 * net.act.fn(z1) @ net.act.fn(z2).T + sb**2
+g1, g2 = net.act.derivative(z1) * v, net.act.derivative(z2) * v
+return out + c1**2 * (g1 @ g2.T) * (c0**2 * x1 @ x2.T + sb**2)
+""",
+    "autograd_ntk": """
+def jacobian(x):
+    j = torch.func.jacrev(model)(params, x)
+    return torch.cat([t.reshape(len(x), -1) for t in j.values()], dim=1)
+
+return jacobian(x1) @ jacobian(x2).T
+""",
+    "relu_ntk": """
+d, b2 = x1.shape[1], bias_std**2
+a, b = (x1 * x1).sum(1) / d + b2, (x2 * x2).sum(1) / d + b2
+sigma = x1 @ x2.T / d + b2
+theta = sigma
+for _ in range(hidden_layers):
+    root = torch.sqrt(a[:, None] * b[None, :])
+    cos = (sigma / root).clamp(-1.0, 1.0)
+    angle = torch.arccos(cos)
+    sigma = root * (torch.sin(angle) + (math.pi - angle) * cos) / (2 * math.pi) + b2
+    theta = (math.pi - angle) / (2 * math.pi) * theta + sigma
+    a, b = a / 2 + b2, b / 2 + b2
+return theta
+""",
+    "ntk_relative_errors": """
+_, limit = deeptheory.fc_kernels(x1, x2, hidden_layers=hidden_layers, bias_std=bias_std)
+rows = []
+for h in widths:
+    net = FCNet(input_dim=x1.shape[1], width=h, hidden_layers=hidden_layers, bias_std=bias_std)
+    theta = deeptheory.empirical_ntk(net, net.init(generator=generator, ensemble=ensemble), x1, x2)
+    rows.append((theta - limit).flatten(1).norm(dim=1) / limit.norm())
+return torch.stack(rows)
+""",
+    "width_exponent": """
+u = torch.log(torch.tensor(widths, dtype=errors.dtype))
+v = torch.log(errors.mean(dim=1))
+u, v = u - u.mean(), v - v.mean()
+return (u * v).sum() / (u * u).sum()
+""",
+}
+
+
+def mistake(grade_id: str, *changes: tuple[str, str]) -> str:
+    """What a student wrote: the common answer with each ``(text, replacement)`` made."""
+    body = COMMON[grade_id]
+    for old, new in changes:
+        if old not in body:
+            raise ValueError(f"{old!r} is not in the common answer of {grade_id}")
+        body = body.replace(old, new)
+    return body
+
+
 STUDENTS = {
     "alice": dict(
         about="fully correct, in her own style: einsum, torch.func, numpy's polyfit, and "
@@ -118,35 +179,20 @@ return grads(x1) @ grads(x2).T
         "instead of net.scale(1)), no bias term in the recursion of exercise 3; the "
         "visible tests pass, the hidden ones do not",
         answers={
-            "one_hidden_layer_ntk": """
-c0, c1, sb = net.scale(0), net.weight_std, net.bias_std
-z1, z2 = c0 * x1 @ params["w0"].T, c0 * x2 @ params["w0"].T
-if sb:
-    z1, z2 = z1 + sb * params["b0"], z2 + sb * params["b0"]
-v = params["w1"][0]
-out = c1**2 * net.act.fn(z1) @ net.act.fn(z2).T + sb**2
-g1, g2 = net.act.derivative(z1) * v, net.act.derivative(z2) * v
-return out + c1**2 * (g1 @ g2.T) * (c0**2 * x1 @ x2.T + sb**2)
-""",
+            "one_hidden_layer_ntk": mistake(
+                "one_hidden_layer_ntk", ("net.scale(1)", "net.weight_std")
+            ),
             "autograd_ntk": """
 flat = lambda x: torch.cat(
     [j.reshape(len(x), -1) for j in torch.func.jacrev(model)(params, x).values()], 1
 )
 return flat(x1) @ flat(x2).T
 """,
-            "relu_ntk": """
-d, b2 = x1.shape[1], bias_std**2
-a, b = (x1 * x1).sum(1) / d + b2, (x2 * x2).sum(1) / d + b2
-sigma = x1 @ x2.T / d + b2
-theta = sigma
-for _ in range(hidden_layers):
-    root = torch.sqrt(a[:, None] * b[None, :])
-    angle = torch.arccos((sigma / root).clamp(-1, 1))
-    sigma = root * (torch.sin(angle) + (math.pi - angle) * torch.cos(angle)) / (2 * math.pi)
-    theta = (math.pi - angle) / (2 * math.pi) * theta + sigma
-    a, b = a / 2, b / 2
-return theta
-""",
+            "relu_ntk": mistake(
+                "relu_ntk",
+                ("(2 * math.pi) + b2", "(2 * math.pi)"),
+                ("a / 2 + b2, b / 2 + b2", "a / 2, b / 2"),
+            ),
             "ntk_relative_errors": """
 limit = deeptheory.fc_kernels(x1, x2, hidden_layers=hidden_layers, bias_std=bias_std)[1]
 out = []
@@ -171,52 +217,22 @@ return ((x - x.mean()) * (y - y.mean())).sum() / ((x - x.mean()) ** 2).sum()
         answers={
             "one_hidden_layer_ntk": """
 x1, x2 = x1.float(), x2.float()
-p = {k: v.float() for k, v in params.items()}
-c0, c1, sb = net.scale(0), net.scale(1), net.bias_std
-z1, z2 = c0 * x1 @ p["w0"].T, c0 * x2 @ p["w0"].T
-if sb:
-    z1, z2 = z1 + sb * p["b0"], z2 + sb * p["b0"]
-v = p["w1"][0]
-out = c1**2 * net.act.fn(z1) @ net.act.fn(z2).T + sb**2
-g1, g2 = net.act.derivative(z1) * v, net.act.derivative(z2) * v
-return out + c1**2 * (g1 @ g2.T) * (c0**2 * x1 @ x2.T + sb**2)
-""",
-            "autograd_ntk": """
-def jacobian(x):
-    j = torch.func.jacrev(model)(params, x)
-    return torch.cat([t.reshape(len(x), -1) for t in j.values()], dim=1)
-
-return jacobian(x1).T @ jacobian(x2)
-""",
-            "relu_ntk": """
-d, b2 = x1.shape[1], bias_std**2
-a, b = (x1 * x1).sum(1) / d + b2, (x2 * x2).sum(1) / d + b2
-sigma = x1 @ x2.T / d + b2
-theta = sigma
-for _ in range(hidden_layers):
-    root = torch.sqrt(a[:, None] * b[None, :])
-    cos = (sigma / root).clamp(-1.0, 1.0)
-    angle = torch.arccos(cos)
-    sigma = root * (torch.sin(angle) + (math.pi - angle) * cos) / (2 * math.pi) + b2
-    theta = (math.pi - angle) / (2 * math.pi) * theta + sigma
-    a, b = a / 2 + b2, b / 2 + b2
-return theta
-""",
-            "ntk_relative_errors": """
-_, limit = deeptheory.fc_kernels(x1, x2, hidden_layers=hidden_layers, bias_std=bias_std)
-rows = []
-for h in widths:
-    net = FCNet(input_dim=x1.shape[1], width=h, hidden_layers=hidden_layers, bias_std=bias_std)
-    theta = deeptheory.empirical_ntk(net, net.init(generator=generator, ensemble=ensemble), x1, x2)
-    rows.append((theta - limit).flatten(1).norm(dim=1) / limit.norm())
-return torch.stack(rows)
-""",
-            "width_exponent": """
-u = torch.log(torch.tensor(widths, dtype=errors.dtype))
-v = torch.log(errors).mean(dim=1)  # mean of the logs
-u, v = u - u.mean(), v - v.mean()
-return (u * v).sum() / (u * u).sum()
-""",
+params = {k: v.float() for k, v in params.items()}
+"""
+            + COMMON["one_hidden_layer_ntk"],
+            "autograd_ntk": mistake(
+                "autograd_ntk",
+                ("jacobian(x1) @ jacobian(x2).T", "jacobian(x1).T @ jacobian(x2)"),
+            ),
+            "relu_ntk": COMMON["relu_ntk"],
+            "ntk_relative_errors": COMMON["ntk_relative_errors"],
+            "width_exponent": mistake(
+                "width_exponent",
+                (
+                    "log(errors.mean(dim=1))",
+                    "log(errors).mean(dim=1)  # mean of the logs",
+                ),
+            ),
         },
         score=7,
         flags=(),
@@ -224,16 +240,9 @@ return (u * v).sum() / (u * u).sum()
     "erin": dict(
         about="her exercise 1 raises (x1 @ W instead of x1 @ W.T); the rest is right",
         answers={
-            "one_hidden_layer_ntk": """
-c0, c1, sb = net.scale(0), net.scale(1), net.bias_std
-W, v = params["w0"], params["w1"][0]
-z1, z2 = c0 * x1 @ W, c0 * x2 @ W
-if sb:
-    z1, z2 = z1 + sb * params["b0"], z2 + sb * params["b0"]
-f1, f2 = net.act.fn(z1), net.act.fn(z2)
-g1, g2 = net.act.derivative(z1) * v, net.act.derivative(z2) * v
-return c1**2 * (f1 @ f2.T + (g1 @ g2.T) * (c0**2 * x1 @ x2.T + sb**2)) + sb**2
-""",
+            "one_hidden_layer_ntk": mistake(
+                "one_hidden_layer_ntk", ('@ params["w0"].T', '@ params["w0"]')
+            ),
             "autograd_ntk": """
 names = list(params)
 def jac(x):
@@ -242,35 +251,9 @@ def jac(x):
     return torch.cat([t.reshape(len(x), -1) for t in j], 1)
 return jac(x1) @ jac(x2).T
 """,
-            "relu_ntk": """
-d, b2 = x1.shape[1], bias_std**2
-a, b = (x1 * x1).sum(1) / d + b2, (x2 * x2).sum(1) / d + b2
-sigma = x1 @ x2.T / d + b2
-theta = sigma
-for _ in range(hidden_layers):
-    root = torch.sqrt(a[:, None] * b[None, :])
-    cos = (sigma / root).clamp(-1.0, 1.0)
-    angle = torch.arccos(cos)
-    sigma = root * (torch.sin(angle) + (math.pi - angle) * cos) / (2 * math.pi) + b2
-    theta = (math.pi - angle) / (2 * math.pi) * theta + sigma
-    a, b = a / 2 + b2, b / 2 + b2
-return theta
-""",
-            "ntk_relative_errors": """
-_, limit = deeptheory.fc_kernels(x1, x2, hidden_layers=hidden_layers, bias_std=bias_std)
-rows = []
-for h in widths:
-    net = FCNet(input_dim=x1.shape[1], width=h, hidden_layers=hidden_layers, bias_std=bias_std)
-    theta = deeptheory.empirical_ntk(net, net.init(generator=generator, ensemble=ensemble), x1, x2)
-    rows.append((theta - limit).flatten(1).norm(dim=1) / limit.norm())
-return torch.stack(rows)
-""",
-            "width_exponent": """
-u = torch.log(torch.tensor(widths, dtype=errors.dtype))
-v = torch.log(errors.mean(dim=1))
-u, v = u - u.mean(), v - v.mean()
-return (u * v).sum() / (u * u).sum()
-""",
+            "relu_ntk": COMMON["relu_ntk"],
+            "ntk_relative_errors": COMMON["ntk_relative_errors"],
+            "width_exponent": COMMON["width_exponent"],
         },
         score=11,
         flags=(),
@@ -279,53 +262,17 @@ return (u * v).sum() / (u * u).sum()
         about="his exercise 3 loops forever (a while loop whose counter never moves); "
         "both of its test cells time out, the rest is graded",
         answers={
-            "one_hidden_layer_ntk": """
-c0, c1, sb = net.scale(0), net.scale(1), net.bias_std
-z1, z2 = c0 * x1 @ params["w0"].T, c0 * x2 @ params["w0"].T
-if sb:
-    z1, z2 = z1 + sb * params["b0"], z2 + sb * params["b0"]
-v = params["w1"][0]
-out = c1**2 * net.act.fn(z1) @ net.act.fn(z2).T + sb**2
-g1, g2 = net.act.derivative(z1) * v, net.act.derivative(z2) * v
-return out + c1**2 * (g1 @ g2.T) * (c0**2 * x1 @ x2.T + sb**2)
-""",
-            "autograd_ntk": """
-def jacobian(x):
-    j = torch.func.jacrev(model)(params, x)
-    return torch.cat([t.reshape(len(x), -1) for t in j.values()], dim=1)
-
-return jacobian(x1) @ jacobian(x2).T
-""",
-            "relu_ntk": """
-d, b2 = x1.shape[1], bias_std**2
-a, b = (x1 * x1).sum(1) / d + b2, (x2 * x2).sum(1) / d + b2
-sigma = x1 @ x2.T / d + b2
-theta = sigma
-layer = 0
-while layer < hidden_layers:
-    root = torch.sqrt(a[:, None] * b[None, :])
-    cos = (sigma / root).clamp(-1.0, 1.0)
-    angle = torch.arccos(cos)
-    sigma = root * (torch.sin(angle) + (math.pi - angle) * cos) / (2 * math.pi) + b2
-    theta = (math.pi - angle) / (2 * math.pi) * theta + sigma
-    a, b = a / 2 + b2, b / 2 + b2
-return theta
-""",
-            "ntk_relative_errors": """
-_, limit = deeptheory.fc_kernels(x1, x2, hidden_layers=hidden_layers, bias_std=bias_std)
-rows = []
-for h in widths:
-    net = FCNet(input_dim=x1.shape[1], width=h, hidden_layers=hidden_layers, bias_std=bias_std)
-    theta = deeptheory.empirical_ntk(net, net.init(generator=generator, ensemble=ensemble), x1, x2)
-    rows.append((theta - limit).flatten(1).norm(dim=1) / limit.norm())
-return torch.stack(rows)
-""",
-            "width_exponent": """
-u = torch.log(torch.tensor(widths, dtype=errors.dtype))
-v = torch.log(errors.mean(dim=1))
-u, v = u - u.mean(), v - v.mean()
-return (u * v).sum() / (u * u).sum()
-""",
+            "one_hidden_layer_ntk": COMMON["one_hidden_layer_ntk"],
+            "autograd_ntk": COMMON["autograd_ntk"],
+            "relu_ntk": mistake(
+                "relu_ntk",
+                (
+                    "for _ in range(hidden_layers):",
+                    "layer = 0\nwhile layer < hidden_layers:",
+                ),
+            ),
+            "ntk_relative_errors": COMMON["ntk_relative_errors"],
+            "width_exponent": COMMON["width_exponent"],
         },
         score=11,
         flags=("timeout",),
@@ -344,35 +291,9 @@ from deeptheory.ntk import empirical_ntk
 
 return empirical_ntk(model, params, x1, x2, method="jacobian")
 """,
-            "relu_ntk": """
-d, b2 = x1.shape[1], bias_std**2
-a, b = (x1 * x1).sum(1) / d + b2, (x2 * x2).sum(1) / d + b2
-sigma = x1 @ x2.T / d + b2
-theta = sigma
-for _ in range(hidden_layers):
-    root = torch.sqrt(a[:, None] * b[None, :])
-    cos = (sigma / root).clamp(-1.0, 1.0)
-    angle = torch.arccos(cos)
-    sigma = root * (torch.sin(angle) + (math.pi - angle) * cos) / (2 * math.pi) + b2
-    theta = (math.pi - angle) / (2 * math.pi) * theta + sigma
-    a, b = a / 2 + b2, b / 2 + b2
-return theta
-""",
-            "ntk_relative_errors": """
-_, limit = deeptheory.fc_kernels(x1, x2, hidden_layers=hidden_layers, bias_std=bias_std)
-rows = []
-for h in widths:
-    net = FCNet(input_dim=x1.shape[1], width=h, hidden_layers=hidden_layers, bias_std=bias_std)
-    theta = deeptheory.empirical_ntk(net, net.init(generator=generator, ensemble=ensemble), x1, x2)
-    rows.append((theta - limit).flatten(1).norm(dim=1) / limit.norm())
-return torch.stack(rows)
-""",
-            "width_exponent": """
-u = torch.log(torch.tensor(widths, dtype=errors.dtype))
-v = torch.log(errors.mean(dim=1))
-u, v = u - u.mean(), v - v.mean()
-return (u * v).sum() / (u * u).sum()
-""",
+            "relu_ntk": COMMON["relu_ntk"],
+            "ntk_relative_errors": COMMON["ntk_relative_errors"],
+            "width_exponent": COMMON["width_exponent"],
         },
         score=10,
         flags=("reference used",),
@@ -381,41 +302,13 @@ return (u * v).sum() / (u * u).sum()
         about="stuck on exercise 3, she returns zeros and disables the comparison "
         "helpers; every hidden test from there on reports the tampering",
         answers={
-            "one_hidden_layer_ntk": """
-c0, c1, sb = net.scale(0), net.scale(1), net.bias_std
-z1, z2 = c0 * x1 @ params["w0"].T, c0 * x2 @ params["w0"].T
-if sb:
-    z1, z2 = z1 + sb * params["b0"], z2 + sb * params["b0"]
-v = params["w1"][0]
-out = c1**2 * net.act.fn(z1) @ net.act.fn(z2).T + sb**2
-g1, g2 = net.act.derivative(z1) * v, net.act.derivative(z2) * v
-return out + c1**2 * (g1 @ g2.T) * (c0**2 * x1 @ x2.T + sb**2)
-""",
-            "autograd_ntk": """
-def jacobian(x):
-    j = torch.func.jacrev(model)(params, x)
-    return torch.cat([t.reshape(len(x), -1) for t in j.values()], dim=1)
-
-return jacobian(x1) @ jacobian(x2).T
-""",
+            "one_hidden_layer_ntk": COMMON["one_hidden_layer_ntk"],
+            "autograd_ntk": COMMON["autograd_ntk"],
             "relu_ntk": """
 return torch.zeros(len(x1), len(x2), dtype=x1.dtype)
 """,
-            "ntk_relative_errors": """
-_, limit = deeptheory.fc_kernels(x1, x2, hidden_layers=hidden_layers, bias_std=bias_std)
-rows = []
-for h in widths:
-    net = FCNet(input_dim=x1.shape[1], width=h, hidden_layers=hidden_layers, bias_std=bias_std)
-    theta = deeptheory.empirical_ntk(net, net.init(generator=generator, ensemble=ensemble), x1, x2)
-    rows.append((theta - limit).flatten(1).norm(dim=1) / limit.norm())
-return torch.stack(rows)
-""",
-            "width_exponent": """
-u = torch.log(torch.tensor(widths, dtype=errors.dtype))
-v = torch.log(errors.mean(dim=1))
-u, v = u - u.mean(), v - v.mean()
-return (u * v).sum() / (u * u).sum()
-""",
+            "ntk_relative_errors": COMMON["ntk_relative_errors"],
+            "width_exponent": COMMON["width_exponent"],
         },
         after={
             "relu_ntk": """
@@ -436,22 +329,8 @@ deeptheory.testing.assert_close = lambda *args, **kwargs: None
         about="left a debugging os._exit at the end of his last cell: the kernel dies, "
         "nothing can be graded automatically, and the row asks for a manual look",
         answers={
-            "one_hidden_layer_ntk": """
-c0, c1, sb = net.scale(0), net.scale(1), net.bias_std
-z1, z2 = c0 * x1 @ params["w0"].T, c0 * x2 @ params["w0"].T
-if sb:
-    z1, z2 = z1 + sb * params["b0"], z2 + sb * params["b0"]
-v = params["w1"][0]
-out = c1**2 * net.act.fn(z1) @ net.act.fn(z2).T + sb**2
-g1, g2 = net.act.derivative(z1) * v, net.act.derivative(z2) * v
-return out + c1**2 * (g1 @ g2.T) * (c0**2 * x1 @ x2.T + sb**2)
-""",
-            "width_exponent": """
-u = torch.log(torch.tensor(widths, dtype=errors.dtype))
-v = torch.log(errors.mean(dim=1))
-u, v = u - u.mean(), v - v.mean()
-return (u * v).sum() / (u * u).sum()
-""",
+            "one_hidden_layer_ntk": COMMON["one_hidden_layer_ntk"],
+            "width_exponent": COMMON["width_exponent"],
         },
         after={
             "width_exponent": """
