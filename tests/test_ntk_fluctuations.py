@@ -9,14 +9,11 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from deeptheory.experiments.ntk_convergence import (
-    ntk_relative_errors,
-    relative_distance,
-    width_exponent,
-)
+from deeptheory.experiments.ntk_convergence import ntk_relative_errors, width_exponent
 from deeptheory.kernels import fc_kernels
 from deeptheory.models import FCNet
 from deeptheory.ntk import empirical_ntk
+from deeptheory.observables import relative_distance
 from deeptheory.testing import assert_close
 from deeptheory.testing.strategies import random_inputs, seeds
 

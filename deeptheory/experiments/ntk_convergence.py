@@ -27,6 +27,7 @@ from deeptheory._validation import check_int, check_same_kind, check_tensor
 from deeptheory.kernels import fc_kernels
 from deeptheory.models import FCNet
 from deeptheory.ntk import empirical_ntk
+from deeptheory.observables import relative_distance
 
 Tensor = torch.Tensor
 
@@ -63,30 +64,6 @@ class NTKConvergenceResult:
         widths = sorted(self.empirical)
         errors = torch.stack([self.relative_errors(h) for h in widths])
         return float(width_exponent(widths, errors))
-
-
-def relative_distance(theta: Tensor, limit: Tensor) -> Tensor:
-    """‖Θ − Θ_∞‖_F / ‖Θ_∞‖_F over the trailing axes of ``limit``.
-
-    Args:
-      theta: (..., *limit.shape), e.g. an ensemble of kernels (E, n1, n2).
-      limit: the reference kernel, e.g. the analytic limit (n1, n2).
-
-    Returns:
-      (...), e.g. (E,): one relative Frobenius distance per leading index.
-    """
-    check_tensor("theta", theta, finite=False)
-    check_tensor("limit", limit, finite=False)
-    check_same_kind("theta", theta, "limit", limit)
-    if tuple(theta.shape[theta.ndim - limit.ndim :]) != tuple(limit.shape):
-        raise ValueError(
-            f"theta must end with the shape of limit {tuple(limit.shape)}; "
-            f"got shape {tuple(theta.shape)}"
-        )
-    axes = tuple(range(theta.ndim - limit.ndim, theta.ndim))
-    return torch.linalg.vector_norm(theta - limit, dim=axes) / torch.linalg.vector_norm(
-        limit
-    )
 
 
 def ntk_relative_errors(
