@@ -135,6 +135,28 @@ class Snapshot:
     params: Params
 
 
+def adapt_step(
+    ratio: Tensor, dt: Tensor, done: Tensor, config: TrainConfig
+) -> tuple[Tensor, Tensor]:
+    """The authors' step rule, per member: accept where ``ratio`` (the largest of the
+    measured changes over their thresholds) is < 1, and grow dt by ``amplify`` where it
+    is also < 1/2; reject and divide dt by ``damp`` where it is >= 1. Stopped members
+    (``done``) keep their dt. Returns ``(accepted, new dt)``."""
+    ok = (ratio < 1) & ~done
+    dt = torch.where(ok & (ratio < 0.5), dt * config.amplify, dt)
+    dt = torch.where((ratio >= 1) & ~done, dt / config.damp, dt)
+    return ok, dt
+
+
+def gradient_change(g: Tensor, g_new: Tensor) -> Tensor:
+    """‖g' − g‖² / (‖g‖ ‖g'‖) per row (0 where a norm is 0): the direction criterion."""
+    norms = g.norm(dim=-1) * g_new.norm(dim=-1)
+    change = ((g_new - g) ** 2).sum(dim=-1)
+    return torch.where(
+        norms > 0, change / norms.clamp(min=1e-300), torch.zeros_like(norms)
+    )
+
+
 def _check_inputs(model, params, x, y, alpha):
     if not callable(model):
         raise TypeError(f"model must be callable as model(params, x); got {model!r}")
@@ -291,17 +313,10 @@ def train(
             dout = (F_new - F).abs().amax(dim=1) / config.max_dout
             ratio = dout
             if config.max_dgrad is not None:
-                norms = g.norm(dim=1) * g_new.norm(dim=1)
-                change = ((g_new - g) ** 2).sum(dim=1)
-                dgrad = torch.where(
-                    norms > 0, change / norms.clamp(min=1e-300), torch.zeros_like(norms)
+                ratio = torch.maximum(
+                    dout, gradient_change(g, g_new) / config.max_dgrad
                 )
-                ratio = torch.maximum(dout, dgrad / config.max_dgrad)
-            ok = (ratio < 1) & ~done
-            easy = ok & (ratio < 0.5)
-            bad = (ratio >= 1) & ~done
-            dt = torch.where(easy, dt * config.amplify, dt)
-            dt = torch.where(bad, dt / config.damp, dt)
+            ok, dt = adapt_step(ratio, dt, done, config)
             if not bool(ok.any()):
                 continue  # every active member rejected: retry with smaller steps
             keep = ok[:, None]
