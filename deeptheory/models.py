@@ -55,6 +55,9 @@ class FCNet:
       activation: a name from :data:`deeptheory.activations.ACTIVATIONS`.
       weight_std: σ_w, multiplies every weight layer.
       bias_std: σ_b, multiplies every bias; 0 means no biases.
+      readout_bias: False drops the output layer's bias b^L (the one-hidden-layer model of
+        Paccolat et al. 2021: biases inside the activations only). With a mean-field
+        readout an O(1) output bias would dominate the O(1/h) NTK of the weights.
       parametrization: ``"ntk"`` (every layer 1/√fan_in) or ``"mean_field"`` (last layer
         1/h instead of 1/√h).
 
@@ -73,6 +76,7 @@ class FCNet:
     weight_std: float = 1.0
     bias_std: float = 0.0
     parametrization: Literal["ntk", "mean_field"] = "ntk"
+    readout_bias: bool = True
 
     def __post_init__(self) -> None:
         check_int("input_dim", self.input_dim, minimum=1)
@@ -94,6 +98,10 @@ class FCNet:
     @property
     def has_bias(self) -> bool:
         return self.bias_std != 0.0
+
+    def layer_has_bias(self, layer: int) -> bool:
+        """Whether layer ``layer`` (0 … L) has a bias b^layer."""
+        return self.has_bias and (layer < self.hidden_layers or self.readout_bias)
 
     @property
     def outputs(self) -> int:
@@ -118,7 +126,9 @@ class FCNet:
         """Number of scalar parameters of one network."""
         total = 0
         for layer in range(self.hidden_layers + 1):
-            total += self.fan_out(layer) * (self.fan_in(layer) + self.has_bias)
+            total += self.fan_out(layer) * (
+                self.fan_in(layer) + self.layer_has_bias(layer)
+            )
         return total
 
     # -- parameters ---------------------------------------------------------------------
@@ -152,7 +162,7 @@ class FCNet:
             params[f"w{layer}"] = torch.randn(
                 shape, generator=generator, dtype=dtype, device=device
             )
-            if self.has_bias:
+            if self.layer_has_bias(layer):
                 params[f"b{layer}"] = torch.randn(
                     shape[:-1], generator=generator, dtype=dtype, device=device
                 )
@@ -171,8 +181,9 @@ class FCNet:
                 f"params must be a dict of tensors; got {type(params).__name__}"
             )
         expected = {f"w{i}" for i in range(self.hidden_layers + 1)}
-        if self.has_bias:
-            expected |= {f"b{i}" for i in range(self.hidden_layers + 1)}
+        expected |= {
+            f"b{i}" for i in range(self.hidden_layers + 1) if self.layer_has_bias(i)
+        }
         if set(params) != expected:
             raise ValueError(
                 f"params must have keys {sorted(expected)} for {self}; got {sorted(params)}"
@@ -187,7 +198,8 @@ class FCNet:
                     f"params['w{layer}'] must have shape {shape}; "
                     f"got {tuple(params[f'w{layer}'].shape)}"
                 )
-            if self.has_bias and tuple(params[f"b{layer}"].shape) != shape[:-1]:
+            bias = params.get(f"b{layer}")
+            if bias is not None and tuple(bias.shape) != shape[:-1]:
                 raise ValueError(
                     f"params['b{layer}'] must have shape {shape[:-1]}; "
                     f"got {tuple(params[f'b{layer}'].shape)}"
@@ -222,7 +234,7 @@ class FCNet:
         z = torch.matmul(a, params[f"w{layer}"].transpose(-1, -2)).mul_(
             self.scale(layer)
         )
-        if self.has_bias:
+        if self.layer_has_bias(layer):
             z = z.add_(params[f"b{layer}"].unsqueeze(-2), alpha=self.bias_std)
         return z
 

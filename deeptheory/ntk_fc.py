@@ -93,7 +93,7 @@ def fc_gram(net: FCNet, f1: FCFeatures, f2: FCFeatures, *, per_output: bool) -> 
     def input_gram(layer: int) -> Tensor:  # c_l² a·a' + σ_b², built in place
         gram = torch.matmul(f1.inputs[layer], f2.inputs[layer].transpose(-1, -2))
         gram.mul_(net.scale(layer) ** 2)
-        return gram.add_(bias2) if bias2 else gram
+        return gram.add_(bias2) if net.layer_has_bias(layer) else gram
 
     # Output layer: δ^{L+1}_k · δ^{L+1}_{k'} = 1{k = k'}.
     theta = input_gram(last)

@@ -169,3 +169,16 @@ def test_functionalize_matches_the_module_and_does_not_alias():
     assert module[0].weight.abs().sum() > 0
     with pytest.raises(TypeError, match=r"module must be a torch\.nn\.Module"):
         functionalize(lambda x: x)
+
+
+def test_without_a_readout_bias_only_the_hidden_layers_have_biases():
+    net = FCNet(input_dim=3, width=5, hidden_layers=2, bias_std=1.0, readout_bias=False)
+    params = net.init(generator=torch.Generator().manual_seed(0))
+    assert sorted(params) == ["b0", "b1", "w0", "w1", "w2"]
+    assert net.num_params() == sum(v.numel() for v in params.values())
+    x = torch.randn(
+        4, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1)
+    )
+    with_bias = FCNet(input_dim=3, width=5, hidden_layers=2, bias_std=1.0)
+    full = {**params, "b2": torch.full((1,), 0.25, dtype=torch.float64)}
+    assert torch.allclose(with_bias(full, x) - 0.25, net(params, x), rtol=0, atol=1e-15)

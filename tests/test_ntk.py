@@ -18,7 +18,7 @@ EXACT = dict(rtol=1e-10, atol=1e-13)
 
 
 @given(
-    fc_cases(),
+    fc_cases(nets=fc_nets(readout_biases=(True, False))),
     st.sampled_from(FAST_METHODS),
     st.booleans(),
     st.sampled_from([None, 1, 2, 5]),

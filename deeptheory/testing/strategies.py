@@ -75,6 +75,7 @@ def fc_nets(
     out_dims: Sequence[int | None] = (None, 1, 2, 3),
     bias_stds: Sequence[float] = (0.0, 0.1, 1.0),
     parametrizations: Sequence[str] = ("ntk", "mean_field"),
+    readout_biases: Sequence[bool] = (True,),
 ) -> st.SearchStrategy[FCNet]:
     """Small :class:`~deeptheory.models.FCNet` architectures."""
     return st.builds(
@@ -87,6 +88,7 @@ def fc_nets(
         weight_std=st.sampled_from([1.0, 0.5, 2.0]),
         bias_std=st.sampled_from(list(bias_stds)),
         parametrization=st.sampled_from(list(parametrizations)),
+        readout_bias=st.sampled_from(list(readout_biases)),
     )
 
 
