@@ -86,19 +86,38 @@ def _check_common(d: int, d_par: int, stretch: float) -> None:
         raise ValueError(f"stretch must be > 0; got {stretch}")
 
 
-def _gaussian(
-    n: int, d: int, generator: torch.Generator, dtype: torch.dtype, device
-) -> Tensor:
-    check_int("n", n, minimum=0)
-    if not isinstance(generator, torch.Generator):
-        raise TypeError(
-            f"generator must be a torch.Generator; got {type(generator).__name__}"
-        )
-    return torch.randn(n, d, generator=generator, dtype=dtype, device=device)
+class _GaussianTask:
+    """Sampling shared by the tasks: x ~ N(0, I_d), labelled, then x_⊥ stretched."""
+
+    d: int
+    d_par: int
+    stretch: float
+
+    def label(self, x: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def sample(
+        self,
+        n: int,
+        *,
+        generator: torch.Generator,
+        dtype: torch.dtype = torch.float64,
+        device: torch.device | str = "cpu",
+    ) -> tuple[Tensor, Tensor]:
+        """Draw n points: ``(x, y)`` of shapes (n, d) and (n,), labels ±1."""
+        check_int("n", n, minimum=0)
+        if not isinstance(generator, torch.Generator):
+            raise TypeError(
+                f"generator must be a torch.Generator; got {type(generator).__name__}"
+            )
+        x = torch.randn(n, self.d, generator=generator, dtype=dtype, device=device)
+        y = self.label(x)
+        x[:, self.d_par :] *= self.stretch
+        return x, y
 
 
 @dataclass(frozen=True, kw_only=True)
-class Stripe:
+class Stripe(_GaussianTask):
     """The stripe model: d-dimensional Gaussian inputs, labels alternating along x₁.
 
     Attributes:
@@ -138,23 +157,9 @@ class Stripe:
         regions = range(0, len(edges) - 1, 2)  # +1 on the 1st, 3rd, … region
         return float(sum(norm.cdf(edges[i + 1]) - norm.cdf(edges[i]) for i in regions))
 
-    def sample(
-        self,
-        n: int,
-        *,
-        generator: torch.Generator,
-        dtype: torch.dtype = torch.float64,
-        device: torch.device | str = "cpu",
-    ) -> tuple[Tensor, Tensor]:
-        """Draw n points: ``(x, y)`` of shapes (n, d) and (n,), labels ±1."""
-        x = _gaussian(n, self.d, generator, dtype, device)
-        y = self.label(x)
-        x[:, 1:] *= self.stretch
-        return x, y
-
 
 @dataclass(frozen=True, kw_only=True)
-class Cylinder:
+class Cylinder(_GaussianTask):
     """The cylinder model: y = +1 outside the median radius in the first d_par coordinates.
 
     Attributes:
@@ -185,20 +190,6 @@ class Cylinder:
     def positive_probability(self) -> float:
         """P(y = +1) in closed form: 1/2 by construction."""
         return float(chi2.sf(self.radius**2, self.d_par))
-
-    def sample(
-        self,
-        n: int,
-        *,
-        generator: torch.Generator,
-        dtype: torch.dtype = torch.float64,
-        device: torch.device | str = "cpu",
-    ) -> tuple[Tensor, Tensor]:
-        """Draw n points: ``(x, y)`` of shapes (n, d) and (n,), labels ±1."""
-        x = _gaussian(n, self.d, generator, dtype, device)
-        y = self.label(x)
-        x[:, self.d_par :] *= self.stretch
-        return x, y
 
 
 def train_test(
