@@ -2,7 +2,7 @@
 
     deeptheory --help
     deeptheory ntk-convergence [--quick] [--out FIGURE]
-    deeptheory reproduce stripe-compression [--quick]
+    deeptheory reproduce lazy-feature | time-scales | stripe-compression [--quick]
     deeptheory course build | check | grade HOMEWORK SUBMISSIONS [--out DIR]
 
 Subcommands import their experiment lazily, so ``--help`` stays fast.
@@ -68,17 +68,36 @@ def _ntk_convergence(args: argparse.Namespace) -> int:
 
 def _reproduce(args: argparse.Namespace) -> int:
     args.device = args.device or _default_device()
-    from deeptheory.experiments import stripe_compression as experiment
-
-    config = (
-        experiment.StripeCompressionConfig.quick()
-        if args.quick
-        else experiment.StripeCompressionConfig()
-    )
-    config = replace(config, device=args.device)
-    result = experiment.run_stripe_compression(config, progress=not args.no_progress)
     out = args.out or f"figures/{args.name}.png"
-    path = experiment.plot_stripe_compression(result, out)
+    if args.name == "stripe-compression":
+        from deeptheory.experiments import stripe_compression as experiment
+
+        config = (
+            experiment.StripeCompressionConfig.quick()
+            if args.quick
+            else experiment.StripeCompressionConfig()
+        )
+        config = replace(config, device=args.device)
+        result = experiment.run_stripe_compression(
+            config, progress=not args.no_progress
+        )
+        path = experiment.plot_stripe_compression(result, out)
+    else:  # lazy-feature, time-scales: the same sweep, two figures
+        from deeptheory.experiments import lazy_feature as experiment
+
+        config = (
+            experiment.AlphaSweepConfig.quick()
+            if args.quick
+            else experiment.AlphaSweepConfig()
+        )
+        config = replace(config, device=args.device)
+        result = experiment.run_alpha_sweep(config, progress=not args.no_progress)
+        plot = (
+            experiment.plot_lazy_feature
+            if args.name == "lazy-feature"
+            else experiment.plot_time_scales
+        )
+        path = plot(result, out)
     print("\n".join(experiment.summary(result)))
     print(f"computed on {config.device}; figure written to {path}")
     return 0
@@ -216,11 +235,15 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce = sub.add_parser(
         "reproduce",
         help="reproduce a published figure at CPU scale (figures/NAME.png)",
-        description="stripe-compression: feature vs lazy training on the stripe model "
-        "(Paccolat et al. 2021): test error, weight change, compression Λ, neuron kinks "
-        "and the NTK as a kernel machine, for α from 1e-3 to 1e4.",
+        description="lazy-feature: test error, weight change and NTK change against α "
+        "for several widths (Geiger et al. 2020). time-scales: the time for the loss to "
+        "halve against α (same runs). stripe-compression: feature vs lazy training on "
+        "the stripe model (Paccolat et al. 2021): test error, weight change, compression "
+        "Λ, neuron kinks and the NTK as a kernel machine, for α from 1e-3 to 1e4.",
     )
-    reproduce.add_argument("name", choices=["stripe-compression"])
+    reproduce.add_argument(
+        "name", choices=["lazy-feature", "time-scales", "stripe-compression"]
+    )
     reproduce.add_argument(
         "--quick", action="store_true", help="smaller sizes (~30 s), used by the tests"
     )
