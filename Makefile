@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # build. On a machine with a GPU, `make TORCH=torch ...` installs the default build instead.
 TORCH  ?= torch==2.13.0
 
-.PHONY: help venv demo figures test test-slow lint format bench bench-grading clean
+.PHONY: help venv demo figures test test-slow lint format bench bench-grading bench-train clean
 
 help:
 	@echo "make demo       build the homework, autograde the sample class (grades/hw1_ntk/)"
@@ -18,6 +18,7 @@ help:
 	@echo "make test-slow  the slow checks (marked 'slow')"
 	@echo "make bench      benchmarks/ntk.py (NTK methods, ~20 min)"
 	@echo "make bench-grading  benchmarks/grading.py (seconds per graded notebook, ~10 min)"
+	@echo "make bench-train    benchmarks/train.py (batched vs sequential training)"
 	@echo "make format     apply ruff format and the autofixable lint rules"
 	@echo "make clean      remove .venv and generated files"
 
@@ -58,6 +59,9 @@ bench: $(STAMP)
 
 bench-grading: $(STAMP)
 	$(BIN)/python benchmarks/grading.py
+
+bench-train: $(STAMP)
+	$(BIN)/python benchmarks/train.py
 
 clean:
 	rm -rf $(VENV) figures grades build .pytest_cache .ruff_cache .hypothesis

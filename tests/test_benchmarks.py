@@ -18,3 +18,13 @@ def test_ntk_benchmark_smoke_run_agrees_with_the_oracle(capsys):
     assert load("ntk").main(["--smoke"]) == 0
     out = capsys.readouterr().out
     assert "structured" in out and "jacobian" in out and "ntk_vp" in out
+
+
+def test_training_benchmark_smoke_run(tmp_path, capsys):
+    """Three steps at h = 10: the script runs and writes its table."""
+    out = tmp_path / "train.md"
+    assert (
+        load("train").main(["--steps", "3", "--widths", "10", "--out", str(out)]) == 0
+    )
+    table = out.read_text()
+    assert "| 10 |" in table and "batched ms/step" in table
