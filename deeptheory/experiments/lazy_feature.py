@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from deeptheory.models import FCNet
+from deeptheory.experiments._alpha_runs import paper_network, train_over_alphas
 from deeptheory.ntk import empirical_ntk
 from deeptheory.observables import (
     classification_error,
@@ -32,7 +32,6 @@ from deeptheory.observables import (
     relative_weight_change,
 )
 from deeptheory.tasks import Stripe, train_test
-from deeptheory.train import TrainConfig, run
 
 Tensor = torch.Tensor
 
@@ -99,9 +98,6 @@ def run_alpha_sweep(
     )
     kernel_set = x_test[: cfg.kernel_points]
     alphas = torch.tensor(cfg.alphas, dtype=x.dtype, device=x.device)
-    config = TrainConfig(
-        method="flow", loss="hinge", max_dgrad=None, max_steps=cfg.max_steps
-    )
     out: dict[str, dict[int, Tensor]] = {
         "test_error": {},
         "weight_change": {},
@@ -109,31 +105,19 @@ def run_alpha_sweep(
         "t_half": {},
     }
     for h in cfg.widths:
-        net = FCNet(
-            input_dim=cfg.d,
-            width=h,
-            hidden_layers=1,
-            activation=cfg.activation,
-            bias_std=1.0,
-            parametrization="mean_field",
-            readout_bias=False,
+        net = paper_network(cfg.d, h, cfg.activation)
+        one = net.init(generator=torch.Generator(cfg.device).manual_seed(cfg.seed_init))
+        runs = train_over_alphas(
+            net, one, x, y, x_test, alphas, max_steps=cfg.max_steps, progress=progress
         )
-        generator = torch.Generator(cfg.device).manual_seed(cfg.seed_init)
-        one = net.init(generator=generator)
-        params0 = {k: v.expand(len(alphas), *v.shape).clone() for k, v in one.items()}
-        snaps = run(net, params0, x, y, alpha=alphas, config=config, progress=progress)
-        last = snaps[-1]
-        F_test = alphas[:, None] * (net(last.params, x_test) - net(params0, x_test))
         theta0 = empirical_ntk(net, one, kernel_set)
-        theta = empirical_ntk(net, last.params, kernel_set)  # (A, n, n)
-        times = torch.stack([s.t for s in snaps])
-        losses = torch.stack([s.loss for s in snaps])
-        out["test_error"][h] = classification_error(F_test, y_test).cpu()
+        theta = empirical_ntk(net, runs.final.params, kernel_set)  # (A, n, n)
+        out["test_error"][h] = classification_error(runs.F_test, y_test).cpu()
         out["weight_change"][h] = relative_weight_change(
-            last.params, params0, ensemble=True
+            runs.final.params, runs.params0, ensemble=True
         ).cpu()
         out["kernel_change"][h] = relative_distance(theta, theta0).cpu()
-        out["t_half"][h] = (half_loss_time(times, losses) / h).cpu()
+        out["t_half"][h] = (half_loss_time(runs.times, runs.losses) / h).cpu()
     return AlphaSweepResult(config=cfg, **out)
 
 

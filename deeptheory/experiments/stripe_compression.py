@@ -23,6 +23,11 @@ from pathlib import Path
 
 import torch
 
+from deeptheory.experiments._alpha_runs import (
+    hinge_flow,
+    paper_network,
+    train_over_alphas,
+)
 from deeptheory.kernel_machines import kernel_flow
 from deeptheory.models import FCNet
 from deeptheory.ntk import empirical_ntk
@@ -35,7 +40,6 @@ from deeptheory.observables import (
     relative_weight_change,
 )
 from deeptheory.tasks import Stripe, train_test
-from deeptheory.train import TrainConfig, run
 
 Tensor = torch.Tensor
 
@@ -79,18 +83,6 @@ class StripeCompressionResult:
     interfaces: tuple[float, ...]
 
 
-def _network(cfg: StripeCompressionConfig) -> FCNet:
-    return FCNet(
-        input_dim=cfg.d,
-        width=cfg.width,
-        hidden_layers=1,
-        activation="relu",
-        bias_std=1.0,
-        parametrization="mean_field",
-        readout_bias=False,  # f = (1/h) Σ β_n relu(w_n·x/√d + b_n), as in the paper
-    )
-
-
 def run_stripe_compression(
     cfg: StripeCompressionConfig = StripeCompressionConfig(), *, progress: bool = True
 ) -> StripeCompressionResult:
@@ -104,21 +96,18 @@ def run_stripe_compression(
         seed_test=cfg.seed_test,
         device=cfg.device,
     )
-    net = _network(cfg)
+    net = paper_network(cfg.d, cfg.width, "relu")
     one = net.init(generator=torch.Generator(cfg.device).manual_seed(cfg.seed_init))
     count = len(cfg.alphas)
-    params0 = {k: v.expand(count, *v.shape).clone() for k, v in one.items()}
     alphas = torch.tensor(cfg.alphas, dtype=x.dtype, device=x.device)
-    config = TrainConfig(
-        method="flow", loss="hinge", max_dgrad=None, max_steps=cfg.max_steps
+    runs = train_over_alphas(
+        net, one, x, y, x_test, alphas, max_steps=cfg.max_steps, progress=progress
     )
-    snaps = run(net, params0, x, y, alpha=alphas, config=config, progress=progress)
-    last = snaps[-1]
-    F_test = alphas[:, None] * (net(last.params, x_test) - net(params0, x_test))
-    times = torch.stack([s.t for s in snaps])
-    losses = torch.stack([s.loss for s in snaps])
+    last = runs.final
     w = last.params["w0"]
-    kinks = kink_points(w, last.params["b0"], input_scale=net.scale(0), bias_scale=1.0)
+    kinks = kink_points(
+        w, last.params["b0"], input_scale=net.scale(0), bias_scale=net.bias_std
+    )
 
     feature, lazy = 0, count - 1
     projections: dict[str, Tensor] = {}
@@ -131,15 +120,17 @@ def run_stripe_compression(
         K, K_test = empirical_ntk(net, params, x), empirical_ntk(net, params, x_test, x)
         _, _, proj = label_projections(K, y)
         projections[name] = proj.square().cumsum(0).cpu()
-        machine = kernel_flow(K, y, K_test, config=config)
+        machine = kernel_flow(K, y, K_test, config=hinge_flow(cfg.max_steps))
         kernel_error[name] = float(classification_error(machine.F_test, y_test))
     return StripeCompressionResult(
         config=cfg,
         alphas=alphas.cpu(),
-        test_error=classification_error(F_test, y_test).cpu(),
-        weight_change=relative_weight_change(last.params, params0, ensemble=True).cpu(),
+        test_error=classification_error(runs.F_test, y_test).cpu(),
+        weight_change=relative_weight_change(
+            last.params, runs.params0, ensemble=True
+        ).cpu(),
         compression=compression(w).cpu(),
-        t_half=(half_loss_time(times, losses) / cfg.width).cpu(),
+        t_half=(half_loss_time(runs.times, runs.losses) / cfg.width).cpu(),
         t_final=(last.t / cfg.width).cpu(),
         kinks=kinks[..., 0].cpu(),
         readout=last.params["w1"][:, 0, :].abs().cpu(),
