@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 from traitlets import TraitError
 
-from deeptheory.widgets import WIDTHS, circle_ntk, ntk_explorer
+from deeptheory.widgets import (
+    STRIPE_ALPHAS,
+    WIDTHS,
+    circle_ntk,
+    kink_segments,
+    ntk_explorer,
+    stripe_explorer,
+    stripe_runs,
+)
 
 
 @pytest.fixture
@@ -48,3 +56,79 @@ def test_wider_networks_are_closer_to_the_limit():
     ]
     slope = np.polyfit(np.log(WIDTHS), np.log(errors), 1)[0]
     assert -0.7 < slope < -0.3, (slope, errors)
+
+
+# --- stripe_explorer (Homeworks 2 and 3) ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def stripe():
+    import matplotlib.pyplot as plt
+
+    _ui, handles = stripe_explorer(alpha=0.01, width=16)
+    yield handles
+    plt.close(handles["fig"])
+
+
+def test_alpha_slider_shows_the_network_trained_at_that_alpha(stripe):
+    runs = stripe_runs(16)
+    for index in (len(STRIPE_ALPHAS) - 1, 0, 3):
+        stripe["alpha"].value = STRIPE_ALPHAS[index]
+        np.testing.assert_allclose(stripe["image"].get_array(), runs.decision[index])
+        segments = np.array(stripe["kinks"].get_segments())
+        np.testing.assert_allclose(segments, kink_segments(runs, index))
+        assert stripe["lambda_marker"].get_ydata()[0] == runs.compression[index]
+        assert stripe["error_marker"].get_xdata()[0] == STRIPE_ALPHAS[index]
+        assert f"Λ = {runs.compression[index]:.2f}" in stripe["title"].get_text()
+    stripe["alpha"].value = STRIPE_ALPHAS[0]
+
+
+def test_width_slider_switches_every_panel_to_that_width(stripe):
+    stripe["width"].value = 64
+    runs = stripe_runs(64)
+    np.testing.assert_allclose(stripe["image"].get_array(), runs.decision[0])
+    np.testing.assert_allclose(stripe["lambda_line"].get_ydata(), runs.compression)
+    np.testing.assert_allclose(stripe["error_line"].get_ydata(), runs.test_error)
+    assert len(stripe["kinks"].get_segments()) == 64
+    assert stripe["title"].get_text().startswith("h = 64, α = 0.01")
+    stripe["width"].value = 16
+
+
+def test_stripe_slider_values_are_restricted(stripe):
+    with pytest.raises(TraitError):
+        stripe["width"].value = 100
+    with pytest.raises(TraitError):
+        stripe["alpha"].value = 0.5
+    with pytest.raises(ValueError, match="width must be one of"):
+        stripe_explorer(width=100)
+    with pytest.raises(ValueError, match="alpha must be one of"):
+        stripe_explorer(alpha=0.5)
+
+
+def test_kink_segments_lie_on_the_neurons_hyperplanes():
+    """Both ends of each drawn segment lie on the line through the neuron's kink point
+    along its direction, and that point is the line's closest to the origin."""
+    runs = stripe_runs(16)
+    index = 0
+    segments = kink_segments(runs, index)
+    normals = np.stack([runs.directions[index][:, 1], -runs.directions[index][:, 0]], 1)
+    # a point of the line and its unit normal give the line; both ends must lie on it
+    offsets = (runs.kink_points[index] * normals).sum(1)
+    for end in (0, 1):
+        np.testing.assert_allclose((segments[:, end] * normals).sum(1), offsets)
+    # the closest point to the origin is parallel to the normal
+    points = runs.kink_points[index]
+    cross = points[:, 0] * normals[:, 1] - points[:, 1] * normals[:, 0]
+    np.testing.assert_allclose(cross, 0, atol=1e-12)
+
+
+def test_the_stripe_widget_teaches_compression():
+    """What the widget shows: Λ ≫ 1 in the feature regime, ≈ 1 in the lazy one, and
+    the feature-trained network generalises better (one seed, stated margins)."""
+    runs = stripe_runs(64)
+    assert runs.compression[0] > 5, runs.compression
+    assert abs(runs.compression[-1] - 1) < 0.2, runs.compression
+    assert np.all(np.diff(runs.compression) < 0), runs.compression
+    assert runs.test_error[0] < runs.test_error[-1], runs.test_error
+    # F = α (f − f₀) is exactly 0 where training did not move f: never identically 0 here
+    assert np.all(np.abs(runs.decision).reshape(len(STRIPE_ALPHAS), -1).max(1) > 0)
