@@ -7,8 +7,13 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
-from deeptheory.experiments.lazy_feature import AlphaSweepConfig, run_alpha_sweep
+from deeptheory.experiments.lazy_feature import (
+    AlphaSweepConfig,
+    crossover_alpha,
+    run_alpha_sweep,
+)
 
 
 def check(result):
@@ -52,3 +57,42 @@ def test_quick_sweep_from_the_command_line(tmp_path):
 def test_full_sweep():
     """Widths 50, 200, 800; α from 1e-3 to 1e4."""
     check(run_alpha_sweep(progress=False))
+
+
+def _f64(*values):
+    return torch.tensor(values, dtype=torch.float64)
+
+
+def test_crossover_of_an_exact_power_law():
+    """values = c/α crosses level at α* = c/level, wherever that falls in the grid."""
+    alphas = torch.logspace(-3, 4, 15, dtype=torch.float64)
+    for c, level in ((2.0, 1.0), (0.37, 0.01), (50.0, 3.0)):
+        star = crossover_alpha(alphas, c / alphas, level=level)
+        assert star.dtype == torch.float64 and star.shape == ()
+        assert float(star) == pytest.approx(c / level, rel=1e-12)
+
+
+def test_crossover_takes_the_last_drop_below_the_level():
+    """A bump on the feature side does not count: the lazy-side crossing does."""
+    alphas = _f64(1e-2, 1e-1, 1.0, 10.0, 100.0)
+    values = _f64(5.0, 0.5, 4.0, 0.4, 0.04)
+    # between α = 1 (4.0) and α = 10 (0.4), log-linear: log10 α* = (log 4 − 0)/log 10
+    assert float(crossover_alpha(alphas, values, level=1.0)) == pytest.approx(4.0)
+
+
+def test_crossover_is_nan_when_the_sweep_misses_it():
+    alphas = _f64(1.0, 10.0, 100.0)
+    assert torch.isnan(crossover_alpha(alphas, _f64(0.5, 0.1, 0.01), level=1.0))
+    assert torch.isnan(crossover_alpha(alphas, _f64(9.0, 5.0, 2.0), level=1.0))
+
+
+def test_crossover_rejects_bad_input():
+    alphas = _f64(1.0, 10.0, 100.0)
+    with pytest.raises(ValueError, match="increasing"):
+        crossover_alpha(_f64(1.0, 0.1, 10.0), _f64(1.0, 0.1, 0.01), level=0.5)
+    with pytest.raises(ValueError, match="same shape"):
+        crossover_alpha(alphas, _f64(1.0, 0.1), level=0.5)
+    with pytest.raises(ValueError, match="> 0"):
+        crossover_alpha(alphas, _f64(1.0, 0.0, 0.01), level=0.5)
+    with pytest.raises(ValueError, match="level"):
+        crossover_alpha(alphas, _f64(1.0, 0.1, 0.01), level=-1.0)

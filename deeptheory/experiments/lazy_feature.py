@@ -17,12 +17,14 @@ units, up to a log).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from deeptheory._validation import check_float, check_tensor
 from deeptheory.experiments._alpha_runs import paper_network, train_over_alphas
 from deeptheory.ntk import empirical_ntk
 from deeptheory.observables import (
@@ -121,6 +123,50 @@ def run_alpha_sweep(
     return AlphaSweepResult(config=cfg, **out)
 
 
+def crossover_alpha(alphas: Tensor, values: Tensor, *, level: float) -> Tensor:
+    """α*, where a quantity that falls on the lazy side drops below ``level``.
+
+    With k the largest index such that values[k] ≥ level, α* interpolates linearly in
+    log–log between (α_k, v_k) and (α_{k+1}, v_{k+1}):
+
+        log α* = log α_k + (log level − log v_k) / (log v_{k+1} − log v_k)
+                 · (log α_{k+1} − log α_k).
+
+    E.g. with the relative weight change and ``level = 1``: the α above which training
+    moves the weights by less than their own norm. In the code convention the curves of
+    all widths cross near the same α* = O(1) (α*_article ∝ 1/√h; Geiger et al. 2020).
+
+    Args:
+      alphas: (A,) increasing, > 0.
+      values: (A,) > 0, e.g. ``relative_weight_change`` per α.
+      level: > 0.
+
+    Returns:
+      A 0-d tensor in the dtype of ``values``: nan if no value is ≥ level, or if the last
+      one still is (the sweep does not reach the lazy side).
+    """
+    check_tensor("alphas", alphas, ndim=1)
+    check_tensor("values", values, ndim=1)
+    if alphas.shape != values.shape:
+        raise ValueError(
+            f"alphas and values must have the same shape; got {tuple(alphas.shape)} "
+            f"and {tuple(values.shape)}"
+        )
+    if len(alphas) < 2 or not bool((alphas[1:] > alphas[:-1]).all()):
+        raise ValueError("alphas must be increasing, with at least two values")
+    if not bool((alphas > 0).all()) or not bool((values > 0).all()):
+        raise ValueError("alphas and values must be > 0 (they are interpolated in log)")
+    if not check_float("level", level) > 0:
+        raise ValueError(f"level must be > 0; got {level}")
+    above = (values >= level).nonzero().flatten()
+    if len(above) == 0 or int(above[-1]) == len(values) - 1:
+        return torch.tensor(float("nan"), dtype=values.dtype, device=values.device)
+    k = int(above[-1])
+    la, lv = alphas[k : k + 2].to(values.dtype).log(), values[k : k + 2].log()
+    s = (math.log(level) - lv[0]) / (lv[1] - lv[0])
+    return torch.exp(la[0] + s * (la[1] - la[0]))
+
+
 def summary(result: AlphaSweepResult) -> list[str]:
     """The key numbers: a table per width and the lazy-side slopes."""
     lines = []
@@ -141,6 +187,9 @@ def summary(result: AlphaSweepResult) -> list[str]:
             for name in ("weight_change", "kernel_change", "t_half")
         )
         lines.append(f"lazy-side slopes (theory −1): {slopes}")
+        alphas = torch.tensor(result.config.alphas, dtype=torch.float64)
+        star = crossover_alpha(alphas, result.weight_change[h].double(), level=1.0)
+        lines.append(f"crossover: relative weight change = 1 at α* = {float(star):.3g}")
     return lines
 
 
