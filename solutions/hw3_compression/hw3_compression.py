@@ -700,3 +700,20 @@ _bx.set(ylabel="test error", title=f"p = {_p}: networks and ridge with their NTK
 # * Shrink the perpendicular directions of the *inputs* by the measured $\Lambda$
 #   (`stretch` $= 1/\Lambda$) and use the initial NTK on them: how close is it to the
 #   final feature NTK as a kernel machine? (This is the authors' "stretched kernel".)
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "widget_text", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## Explore (not graded)
+#
+# The same network on a two-dimensional stripe ($d = 2$), trained at nine values of α, so
+# that the whole decision function can be drawn: $F > 0$ red, $F < 0$ blue, the kink line
+# of each neuron darker when it matters more. Start at α = 0.01 and move α up to 100:
+# watch the kink lines turn from vertical (they ignore $x_2$: $\Lambda \gg 1$) to the
+# random directions of the initialisation ($\Lambda \approx 1$), and the test error rise.
+# Then change the width: in this convention the crossover stays near α = 1. (The first
+# view of a width trains its networks, a few seconds.)
+
+# %% nbgrader={"grade": false, "grade_id": "widget", "locked": true, "schema_version": 3, "solution": false, "task": false}
+from deeptheory.widgets import stripe_explorer
+
+ui, _ = stripe_explorer()
+ui
