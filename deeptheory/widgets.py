@@ -16,9 +16,15 @@ Each widget has three parts, so that the logic is tested without a browser:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import hashlib
 import math
+import os
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -180,6 +186,64 @@ class StripeRuns:
     converged: np.ndarray
 
 
+def cache_dir() -> Path | None:
+    """Where widgets keep results that take seconds to compute: ``$DEEPTHEORY_CACHE``,
+    else ``~/.cache/deeptheory``; None (no disk cache) when ``DEEPTHEORY_CACHE`` is set
+    to the empty string."""
+    root = os.environ.get("DEEPTHEORY_CACHE")
+    if root is not None:
+        return Path(root) if root else None
+    return Path.home() / ".cache" / "deeptheory"
+
+
+@functools.lru_cache(maxsize=1)
+def _code_fingerprint() -> str:
+    """A hash of the library's source and the torch version: results computed by other
+    code are never reused."""
+    digest = hashlib.sha256(torch.__version__.encode())
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*.py")):
+        if "course" not in path.relative_to(package).parts:
+            digest.update(path.relative_to(package).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _stored(kind: type, key: dict[str, Any], compute: Callable[[], Any]) -> Any:
+    """``compute()`` through the disk cache: a dataclass of numpy arrays and plain
+    values, stored as ``.npz`` under :func:`cache_dir` (written atomically; an unreadable
+    or unwritable cache only means computing again)."""
+    folder = cache_dir()
+    if folder is None:
+        return compute()
+    text = repr(sorted(key.items())) + _code_fingerprint()
+    path = (
+        folder / f"{kind.__name__}-{hashlib.sha256(text.encode()).hexdigest()[:24]}.npz"
+    )
+    names = [f.name for f in dataclasses.fields(kind)]
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            values = {n: data[n] for n in names}
+        return kind(**{n: _plain(v) for n, v in values.items()})
+    except (OSError, KeyError, ValueError):
+        pass
+    result = compute()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, suffix=".npz", delete=False) as f:
+            np.savez(f, **{n: np.asarray(getattr(result, n)) for n in names})
+        os.replace(f.name, path)
+    except OSError:
+        pass
+    return result
+
+
+def _plain(value: np.ndarray) -> Any:
+    """Back from an ``.npz`` entry: 0-d arrays to Python scalars, 1-d float arrays of
+    interface positions stay arrays (callers convert)."""
+    return value.item() if value.ndim == 0 else value
+
+
 @functools.lru_cache(maxsize=16)
 def stripe_runs(
     width: int,
@@ -197,7 +261,27 @@ def stripe_runs(
     x ~ N(0, I₂); f = (1/h) Σ_n β_n relu(w_n·x/√2 + b_n) (``paper_network``), trained as
     F = α (f − f₀) with the hinge loss by the authors' adaptive flow, all α as one batched
     ensemble from the same initialisation, until every margin y F ≥ 1 or ``max_steps``.
+
+    A few seconds per width; kept in memory and on disk (:func:`cache_dir`).
     """
+    key = dict(width=width, seed=seed, train=train, test=test, max_steps=max_steps)
+    key["grid"] = grid
+    runs = _stored(
+        StripeRuns,
+        key,
+        lambda: _train_stripe_runs(width, seed, train, test, max_steps, grid),
+    )
+    return dataclasses.replace(
+        runs,
+        width=int(runs.width),
+        interfaces=tuple(float(c) for c in np.atleast_1d(runs.interfaces)),
+        extent=tuple(float(v) for v in runs.extent),
+    )
+
+
+def _train_stripe_runs(
+    width: int, seed: int, train: int, test: int, max_steps: int, grid: int
+) -> StripeRuns:
     from deeptheory.experiments._alpha_runs import paper_network, train_over_alphas
 
     task = Stripe(d=2)
@@ -263,9 +347,10 @@ def stripe_explorer(
     c w_n·x + b_n = 0, darker when the neuron matters more (|β_n| ‖w_n‖). Right: the
     compression Λ and the test error across α at this width, the current α marked.
 
-    Try: at α = 0.01 (feature regime) the kink lines turn vertical and gather near the
-    interfaces and Λ ≫ 1; move α up to 100 (lazy regime): the kinks stay where they were
-    drawn at initialisation, Λ ≈ 1, and the test error rises. Change the width: the
+    Try: at α = 0.01 (feature regime) the important kink lines turn vertical (they
+    ignore x₂) and collapse onto a few positions in and around the stripe, and Λ ≫ 1;
+    move α up to 100 (lazy regime): the kinks stay where they were drawn at
+    initialisation, Λ ≈ 1, and the test error rises. Change the width: the
     crossover stays at α ≈ 1 in this (code) convention.
 
     The first view of a width trains its 9 networks (a few seconds); later moves only

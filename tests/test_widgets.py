@@ -132,3 +132,43 @@ def test_the_stripe_widget_teaches_compression():
     assert runs.test_error[0] < runs.test_error[-1], runs.test_error
     # F = α (f − f₀) is exactly 0 where training did not move f: never identically 0 here
     assert np.all(np.abs(runs.decision).reshape(len(STRIPE_ALPHAS), -1).max(1) > 0)
+
+
+def test_stripe_runs_come_back_from_the_disk_cache(tmp_path, monkeypatch):
+    """The second computation in a fresh process reads the file the first one wrote:
+    identical arrays and types; a corrupt file is recomputed; "" disables the cache."""
+    import deeptheory.widgets as widgets
+
+    monkeypatch.setenv("DEEPTHEORY_CACHE", str(tmp_path))
+    small = dict(train=16, test=50, max_steps=50, grid=11)
+    computed = widgets._train_stripe_runs(16, 0, 16, 50, 50, 11)
+    first = widgets.stripe_runs.__wrapped__(16, **small)
+    files = list(tmp_path.glob("StripeRuns-*.npz"))
+    assert len(files) == 1
+    calls = []
+    monkeypatch.setattr(
+        widgets, "_train_stripe_runs", lambda *a: calls.append(a) or computed
+    )
+    second = widgets.stripe_runs.__wrapped__(16, **small)
+    assert calls == []  # read back, not trained again
+    for field in ("decision", "kink_points", "compression", "test_error", "x"):
+        np.testing.assert_array_equal(getattr(second, field), getattr(first, field))
+    assert second.interfaces == first.interfaces and isinstance(second.width, int)
+    assert second.extent == first.extent
+    files[0].write_bytes(b"not a numpy file")
+    widgets.stripe_runs.__wrapped__(16, **small)
+    assert len(calls) == 1  # recomputed
+    monkeypatch.setenv("DEEPTHEORY_CACHE", "")
+    widgets.stripe_runs.__wrapped__(16, **small)
+    assert len(calls) == 2
+    assert widgets.cache_dir() is None
+
+
+def test_an_unwritable_cache_only_means_computing(tmp_path, monkeypatch):
+    import deeptheory.widgets as widgets
+
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("DEEPTHEORY_CACHE", str(blocker / "cache"))
+    runs = widgets.stripe_runs.__wrapped__(16, train=16, test=50, max_steps=20, grid=5)
+    assert runs.decision.shape == (len(STRIPE_ALPHAS), 5, 5)
