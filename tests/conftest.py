@@ -19,4 +19,14 @@ def pytest_configure(config):
     import tempfile
 
     if "DEEPTHEORY_CACHE" not in os.environ:
-        os.environ["DEEPTHEORY_CACHE"] = tempfile.mkdtemp(prefix="deeptheory-cache-")
+        config._deeptheory_cache = tempfile.mkdtemp(prefix="deeptheory-cache-")
+        os.environ["DEEPTHEORY_CACHE"] = config._deeptheory_cache
+
+
+def pytest_unconfigure(config):
+    import shutil
+
+    folder = getattr(config, "_deeptheory_cache", None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+        del os.environ["DEEPTHEORY_CACHE"]
