@@ -31,6 +31,13 @@ caller's.
 :func:`train` is a generator of :class:`Snapshot` on a log-spaced time grid (a snapshot
 whenever a member passes its next grid time, plus the start and the end); :func:`run`
 collects them.
+
+**Gradients.** For an :class:`~deeptheory.models.FCNet` (≥ 1 hidden layer, scalar output,
+shared inputs) F, the loss and the gradient come from the hand-written forward and
+backward pass of :mod:`deeptheory.train_fc` (the first layer of the whole ensemble is one
+matrix product; cache-sized tiles): the same numbers as autograd to rounding, several
+times faster. Any other model goes through autograd; to force autograd for an FCNet,
+wrap it: ``train(lambda p, x: net(p, x), ...)``.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ import torch
 from deeptheory._validation import check_choice, check_float, check_int, check_tensor
 from deeptheory.alpha import scaled_loss
 from deeptheory.losses import LOSSES, SOFT_HINGE_BETA
+from deeptheory.train_fc import FCLossGradient, supports
 
 Tensor = torch.Tensor
 Params = dict[str, Tensor]
@@ -224,15 +232,39 @@ def train(
     members = ensemble or 1
     lead = 1 if ensemble is not None else 0
     names = list(params)
-    w = {k: params[k].detach().clone() for k in names}
     f0 = f0 if ensemble is not None else f0[None]
+    # where each parameter of one member sits in a row of the flat (E, P) weights
+    layout, offset = {}, 0
+    for k in names:
+        shape = tuple(params[k].shape[lead:])
+        layout[k] = (offset, shape)
+        offset += math.prod(shape)
+    flat_w = torch.cat([params[k].detach().reshape(members, -1) for k in names], dim=1)
 
-    def as_members(v: Tensor) -> Tensor:  # (E, …) view of a parameter
-        return v if lead else v[None]
+    def unflatten(flat: Tensor) -> Params:
+        out = {}
+        for k, (start, shape) in layout.items():
+            piece = flat[:, start : start + math.prod(shape)]
+            out[k] = piece.reshape(members, *shape) if lead else piece.reshape(shape)
+        return out
 
-    def evaluate(weights: Params, idx: Tensor | None = None):
+    fast = None
+    if supports(model, x):
+        fast = FCLossGradient(
+            model, x, y, alpha, layout, flat_w, loss=config.loss, beta=config.beta
+        )
+    full_batch = torch.full_like(y, 1 / len(y))
+
+    def evaluate(flat: Tensor, idx: Tensor | None = None):
         """F (E, p), loss (E,), flat gradient (E, P) on all points or a mini-batch."""
-        leaves = {k: v.detach().requires_grad_(True) for k, v in weights.items()}
+        if fast is not None:
+            weight = full_batch
+            if idx is not None:
+                weight = torch.zeros_like(y).index_fill_(0, idx, 1 / len(idx))
+            return fast(flat, weight)
+        leaves = {
+            k: v.requires_grad_(True) for k, v in unflatten(flat.detach()).items()
+        }
         f = model(leaves, x)
         f = f if lead else f[None]
         F = alpha[:, None] * (f - f0)
@@ -243,31 +275,22 @@ def train(
                 F[:, idx], y[idx], alpha, loss=config.loss, beta=config.beta
             )
         grads = torch.autograd.grad(loss.sum(), [leaves[k] for k in names])
-        flat = torch.cat([as_members(g).reshape(members, -1) for g in grads], dim=1)
+        flat_grad = torch.cat([g.reshape(members, -1) for g in grads], dim=1)
         if idx is not None:  # report the full-batch loss
             with torch.no_grad():
                 loss = scaled_loss(F, y, alpha, loss=config.loss, beta=config.beta)
-        return F.detach(), loss.detach(), flat
-
-    def unflatten(flat: Tensor) -> Params:
-        out, start = {}, 0
-        for k in names:
-            shape = as_members(w[k]).shape
-            size = math.prod(shape[1:])
-            piece = flat[:, start : start + size].reshape(shape)
-            out[k] = piece if lead else piece[0]
-            start += size
-        return out
+        return F.detach(), loss.detach(), flat_grad
 
     def check_finite(F: Tensor, g: Tensor, step: int) -> None:
+        if bool(torch.isfinite(F).all() & torch.isfinite(g).all()):  # one sync
+            return
         bad = ~(torch.isfinite(F).all(dim=1) & torch.isfinite(g).all(dim=1))
-        if bool(bad.any()):
-            which = bad.nonzero().flatten().tolist()
-            raise TrainingDiverged(
-                f"training diverged at step {step}: non-finite outputs or gradients for "
-                f"ensemble member(s) {which}; lower lr (gd/sgd) or max_dout (flow)",
-                which,
-            )
+        which = bad.nonzero().flatten().tolist()
+        raise TrainingDiverged(
+            f"training diverged at step {step}: non-finite outputs or gradients for "
+            f"ensemble member(s) {which}; lower lr (gd/sgd) or max_dout (flow)",
+            which,
+        )
 
     def batch_indices() -> Tensor | None:
         if config.method != "sgd":
@@ -275,7 +298,7 @@ def train(
         perm = torch.randperm(len(x), generator=generator, device=generator.device)
         return perm[: config.batch].to(x.device)
 
-    def snapshot(steps, t, loss, F, done) -> Snapshot:
+    def snapshot(steps, t, loss, F, done, flat_w) -> Snapshot:
         squeeze = (lambda v: v) if lead else (lambda v: v[0])
         return Snapshot(
             squeeze(steps.clone()),
@@ -283,7 +306,7 @@ def train(
             squeeze(loss.clone()),
             squeeze(F.clone()),
             squeeze(done.clone()),
-            {k: v.clone() for k, v in w.items()},
+            {k: v.clone() for k, v in unflatten(flat_w).items()},
         )
 
     def margins_reached(F: Tensor) -> Tensor:
@@ -292,23 +315,23 @@ def train(
         return (y * F >= config.stop_margin).all(dim=1)
 
     grid = torch.tensor(config.time_grid(), dtype=x.dtype, device=x.device)
+    last_mark = len(grid) - 1
     t = torch.zeros(members, dtype=x.dtype, device=x.device)
     next_mark = torch.zeros(members, dtype=torch.long, device=x.device)
-    F, loss, g = evaluate(w, batch_indices())
+    F, loss, g = evaluate(flat_w, batch_indices())
     check_finite(F, g, 0)
     done = margins_reached(F)
     steps = torch.zeros(members, dtype=torch.long, device=x.device)
-    yield snapshot(steps, t, loss, F, done)
+    yield snapshot(steps, t, loss, F, done, flat_w)
     dt = torch.full((members,), config.lr, dtype=x.dtype, device=x.device)
     step = 0  # iterations, for messages
-    flat_w = torch.cat([as_members(w[k]).reshape(members, -1) for k in names], dim=1)
     while not bool(done.all()):
         if config.method == "flow":
             room = (config.max_time - t).clamp(min=0)
             h = torch.minimum(dt, room)
             h = torch.where(done, torch.zeros_like(h), h)
             trial = flat_w - h[:, None] * g
-            F_new, loss_new, g_new = evaluate(unflatten(trial))
+            F_new, loss_new, g_new = evaluate(trial)
             check_finite(F_new, g_new, step + 1)
             dout = (F_new - F).abs().amax(dim=1) / config.max_dout
             ratio = dout
@@ -326,27 +349,24 @@ def train(
             loss = torch.where(ok, loss_new, loss)
             t = torch.where(ok, t + h, t)
             steps = steps + ok.long()
-            exhausted = t >= config.max_time
+            done = done | (t >= config.max_time)
         else:
             active = ~done
             flat_w = flat_w - torch.where(active, dt, 0)[:, None] * g
             t = torch.where(active, t + dt, t)
             steps = steps + active.long()
-            F, loss, g = evaluate(unflatten(flat_w), batch_indices())
+            F, loss, g = evaluate(flat_w, batch_indices())
             check_finite(F, g, step + 1)
-            exhausted = torch.zeros_like(done)
         step += 1
-        w = unflatten(flat_w)
-        done = done | margins_reached(F) | exhausted | (steps >= config.max_steps)
-        passed = next_mark < len(grid)
-        passed &= t >= grid[next_mark.clamp(max=len(grid) - 1)]
-        if bool(passed.any()) or bool(done.all()):
+        done = done | margins_reached(F) | (steps >= config.max_steps)
+        passed = (next_mark < len(grid)) & (t >= grid[next_mark.clamp(max=last_mark)])
+        if bool(passed.any() | done.all()):  # one sync
             while bool(passed.any()):  # skip grid points passed in one step
                 next_mark = next_mark + passed.long()
                 passed = (next_mark < len(grid)) & (
-                    t >= grid[next_mark.clamp(max=len(grid) - 1)]
+                    t >= grid[next_mark.clamp(max=last_mark)]
                 )
-            yield snapshot(steps, t, loss, F, done)
+            yield snapshot(steps, t, loss, F, done, flat_w)
 
 
 def run(
