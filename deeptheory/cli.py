@@ -67,39 +67,18 @@ def _ntk_convergence(args: argparse.Namespace) -> int:
 
 
 def _reproduce(args: argparse.Namespace) -> int:
-    args.device = args.device or _default_device()
-    out = args.out or f"figures/{args.name}.png"
-    if args.name == "stripe-compression":
-        from deeptheory.experiments import stripe_compression as experiment
+    from deeptheory.experiments import reproduction
 
-        config = (
-            experiment.StripeCompressionConfig.quick()
-            if args.quick
-            else experiment.StripeCompressionConfig()
-        )
-        config = replace(config, device=args.device)
-        result = experiment.run_stripe_compression(
-            config, progress=not args.no_progress
-        )
-        path = experiment.plot_stripe_compression(result, out)
-    else:  # lazy-feature, time-scales: the same sweep, two figures
-        from deeptheory.experiments import lazy_feature as experiment
-
-        config = (
-            experiment.AlphaSweepConfig.quick()
-            if args.quick
-            else experiment.AlphaSweepConfig()
-        )
-        config = replace(config, device=args.device)
-        result = experiment.run_alpha_sweep(config, progress=not args.no_progress)
-        plot = (
-            experiment.plot_lazy_feature
-            if args.name == "lazy-feature"
-            else experiment.plot_time_scales
-        )
-        path = plot(result, out)
-    print("\n".join(experiment.summary(result)))
-    print(f"computed on {config.device}; figure written to {path}")
+    device = args.device or _default_device()
+    lines, path = reproduction(args.name)(
+        args.name,
+        quick=args.quick,
+        device=device,
+        progress=not args.no_progress,
+        out=args.out or f"figures/{args.name}.png",
+    )
+    print("\n".join(lines))
+    print(f"computed on {device}; figure written to {path}")
     return 0
 
 
@@ -232,18 +211,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_device_option(conv)
     conv.set_defaults(func=_ntk_convergence)
 
+    from deeptheory.experiments import REPRODUCTIONS
+
     reproduce = sub.add_parser(
         "reproduce",
         help="reproduce a published figure at CPU scale (figures/NAME.png)",
-        description="lazy-feature: test error, weight change and NTK change against α "
-        "for several widths (Geiger et al. 2020). time-scales: the time for the loss to "
-        "halve against α (same runs). stripe-compression: feature vs lazy training on "
-        "the stripe model (Paccolat et al. 2021): test error, weight change, compression "
-        "Λ, neuron kinks and the NTK as a kernel machine, for α from 1e-3 to 1e4.",
+        description="\n".join(f"{k}: {v[1]}." for k, v in REPRODUCTIONS.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    reproduce.add_argument(
-        "name", choices=["lazy-feature", "time-scales", "stripe-compression"]
-    )
+    reproduce.add_argument("name", choices=list(REPRODUCTIONS))
     reproduce.add_argument(
         "--quick", action="store_true", help="smaller sizes (~30 s), used by the tests"
     )

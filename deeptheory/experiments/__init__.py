@@ -1,2 +1,40 @@
 """Experiments that reproduce published figures: a compute function returning a frozen
-result, a plot function writing a PNG, and a CLI entry in :mod:`deeptheory.cli`."""
+result, a plot function writing a PNG, and an entry in :data:`REPRODUCTIONS`.
+
+Each entry names a function ``reproduce(name, *, quick, device, progress, out)`` that
+runs the experiment (``quick``: the small configuration the tests use), writes the
+figure to ``out`` and returns ``(lines, path)``: the key numbers to print and the PNG.
+``deeptheory reproduce NAME`` calls it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+
+#: name → (``module:function``, one line on what it reproduces).
+REPRODUCTIONS: dict[str, tuple[str, str]] = {
+    "lazy-feature": (
+        "deeptheory.experiments.lazy_feature:reproduce",
+        "test error, weight change and NTK change against α for several widths "
+        "(Geiger et al. 2020)",
+    ),
+    "time-scales": (
+        "deeptheory.experiments.lazy_feature:reproduce",
+        "the time for the loss to halve against α (same runs as lazy-feature)",
+    ),
+    "stripe-compression": (
+        "deeptheory.experiments.stripe_compression:reproduce",
+        "feature vs lazy training on the stripe model (Paccolat et al. 2021): test "
+        "error, weight change, compression Λ, kinks, the NTK as a kernel machine",
+    ),
+}
+
+
+def reproduction(name: str) -> Callable[..., tuple[list[str], Path]]:
+    """The ``reproduce`` function registered under ``name``."""
+    if name not in REPRODUCTIONS:
+        raise ValueError(f"name must be one of {sorted(REPRODUCTIONS)}; got {name!r}")
+    module, function = REPRODUCTIONS[name][0].split(":")
+    return getattr(importlib.import_module(module), function)

@@ -18,7 +18,7 @@ units, up to a log).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -248,3 +248,13 @@ def _save(fig, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     return path
+
+
+def reproduce(
+    name: str, *, quick: bool, device: str, progress: bool, out: str | Path
+) -> tuple[list[str], Path]:
+    """``deeptheory reproduce lazy-feature | time-scales``: the sweep, and its figure."""
+    config = AlphaSweepConfig.quick() if quick else AlphaSweepConfig()
+    result = run_alpha_sweep(replace(config, device=device), progress=progress)
+    plot = plot_lazy_feature if name == "lazy-feature" else plot_time_scales
+    return summary(result), plot(result, out)

@@ -18,7 +18,7 @@ side, and the final NTK is a better kernel than the initial one after feature tr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -216,3 +216,12 @@ def plot_stripe_compression(result: StripeCompressionResult, path: str | Path) -
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     return path
+
+
+def reproduce(
+    name: str, *, quick: bool, device: str, progress: bool, out: str | Path
+) -> tuple[list[str], Path]:
+    """``deeptheory reproduce stripe-compression``: the runs, and their figure."""
+    config = StripeCompressionConfig.quick() if quick else StripeCompressionConfig()
+    result = run_stripe_compression(replace(config, device=device), progress=progress)
+    return summary(result), plot_stripe_compression(result, out)
