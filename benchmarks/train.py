@@ -10,20 +10,40 @@ margin stop is off, so every run does all its steps):
 * ``batched``: the 16 networks as one ensemble (``FCNet.init(..., ensemble=16)``, α of
   shape (16,)), one ``deeptheory.train.run`` call;
 * ``sequential``: the same 16 networks, one ``run`` call each;
+* ``autograd``: the batched ensemble through autograd (the net wrapped in a lambda, so
+  ``train`` sees an opaque model), over ``--autograd-steps`` steps: the path every model
+  took before :mod:`deeptheory.train_fc`;
 * ``flow``: the batched ensemble with the adaptive flow (hinge, ``max_dout`` 0.1) for the
   same number of loop iterations, reported as accepted steps per second.
 
-``bound`` is the time one step of the batched ensemble cannot beat on this machine, from the
-work a step must do: flops ``16 · (4 p d h + 10 p h)`` (forward x Wᵀ and its backward, plus
-the elementwise work on the (p, h) activations, readout included) at the float64 matmul rate
-measured in this run, or memory traffic ``16 · 10 · p h · 8`` bytes (the (p, h) arrays a step
-reads or writes, about ten of them) at the copy bandwidth measured in this run, whichever is
-larger. ``% of bound`` is bound / measured time per step.
+``batched`` and ``sequential`` both take the hand-written path of
+:mod:`deeptheory.train_fc` (``train`` picks it for any FCNet), so the comparison is between
+the best batched and the best single-network code.
+
+The bound
+---------
+``bound`` is a time one batched step cannot beat with library operations on this machine,
+from the work the step cannot avoid, E = 16 members:
+
+* products: ``E · 4 p (d + 2) h`` flops (the first layer's product with [x, 1] and its
+  gradient, 2 p (d + 1) h each; the readout and its gradient, 2 p h each), at the float64
+  matmul rate of a (1024 × 1024)² product measured in this run (the products here, with an
+  inner size of d + 1 = 11, run well below it);
+* elementwise: φ(z) and φ'(z) each read and write the (p, h) pre-activations of every
+  member, ``E · 4 · p h · 8`` bytes, at the copy bandwidth of a 256 KiB array (in the
+  core's cache, where the tiles of :mod:`deeptheory.train_fc` keep them) measured in this
+  run;
+
+and ``bound`` is their sum (one thread runs one operation at a time, so the two do not
+overlap). ``% of bound`` is bound / measured time per step. A first version of this
+benchmark counted ten (p, h) arrays per member through main memory at the bandwidth of a
+64 MiB copy; the tiled step never sends them there and ran faster than that "bound", so it
+was none.
 
 All timings run in this process with ``--threads`` torch threads (default 1, the setting
 of the issue), float64, after one warm-up run of 5 steps.
 
-    python benchmarks/train.py              # ~3 min
+    python benchmarks/train.py              # ~4 min
     python benchmarks/train.py --steps 100  # quicker, noisier
 """
 
@@ -87,69 +107,92 @@ def matmul_rate() -> float:
     return 2 * 1024**3 * runs / seconds / 1e9
 
 
-def copy_bandwidth() -> float:
-    """GB/s of copying 64 MiB (read + write counted)."""
-    a = torch.randn(8 * 2**20, dtype=torch.float64)
+def copy_bandwidth(nbytes: int) -> float:
+    """GB/s of copying an array of ``nbytes`` (read + write counted)."""
+    a = torch.randn(nbytes // 8, dtype=torch.float64)
     b = torch.empty_like(a)
     b.copy_(a)
-    runs = 10
+    runs = max(10, 2**30 // nbytes)
     seconds = timed(lambda: [b.copy_(a) for _ in range(runs)])
-    return 2 * a.numel() * 8 * runs / seconds / 1e9
+    return 2 * nbytes * runs / seconds / 1e9
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--autograd-steps", type=int, default=20)
     parser.add_argument("--widths", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     x, y = Stripe(d=D).sample(P, generator=torch.Generator().manual_seed(0))
-    gflops, bandwidth = matmul_rate(), copy_bandwidth()
-    print(f"matmul {gflops:.1f} GFLOP/s, copy {bandwidth:.1f} GB/s", file=sys.stderr)
-    gd = TrainConfig(method="gd", lr=0.1, max_steps=args.steps, stop_margin=None)
+    gflops = matmul_rate()
+    cache, memory = copy_bandwidth(2**18), copy_bandwidth(2**26)
+    print(
+        f"matmul {gflops:.1f} GFLOP/s, copy {cache:.1f} GB/s (256 KiB), "
+        f"{memory:.1f} GB/s (64 MiB)",
+        file=sys.stderr,
+    )
+
+    def gd(steps: int) -> TrainConfig:
+        return TrainConfig(method="gd", lr=0.1, max_steps=steps, stop_margin=None)
+
     flow = TrainConfig(
         method="flow", max_dgrad=None, max_steps=args.steps, stop_margin=None
     )
-    warm = TrainConfig(method="gd", lr=0.1, max_steps=5, stop_margin=None)
     rows = []
     for h in args.widths:
         net, members, stacked, alphas = networks(h)
-        run(net, stacked, x, y, alpha=alphas, config=warm)
+        run(net, stacked, x, y, alpha=alphas, config=gd(5))
         start = time.perf_counter()
-        run(net, stacked, x, y, alpha=alphas, config=gd)
+        run(net, stacked, x, y, alpha=alphas, config=gd(args.steps))
         batched = time.perf_counter() - start
         start = time.perf_counter()
         for member, a in zip(members, alphas, strict=True):
-            run(net, member, x, y, alpha=float(a), config=gd)
+            run(net, member, x, y, alpha=float(a), config=gd(args.steps))
         sequential = time.perf_counter() - start
+        opaque = lambda p, x, net=net: net(p, x)  # noqa: E731  (the autograd path)
+        start = time.perf_counter()
+        run(opaque, stacked, x, y, alpha=alphas, config=gd(args.autograd_steps))
+        autograd = time.perf_counter() - start
         start = time.perf_counter()
         last = run(net, stacked, x, y, alpha=alphas, config=flow)[-1]
         flow_seconds = time.perf_counter() - start
         accepted = int(last.step.sum())
         count = len(members)
-        flops = count * (4 * P * D * h + 10 * P * h)
-        traffic = count * 10 * P * h * 8
-        bound = max(flops / (gflops * 1e9), traffic / (bandwidth * 1e9))
-        per_step = batched / args.steps
+        flops = count * 4 * P * (D + 2) * h
+        traffic = count * 4 * P * h * 8
+        bound = flops / (gflops * 1e9) + traffic / (cache * 1e9)
         rows.append(
-            (h, per_step, sequential / args.steps, bound, accepted / flow_seconds)
+            (
+                h,
+                batched / args.steps,
+                sequential / args.steps,
+                autograd / args.autograd_steps,
+                bound,
+                accepted / flow_seconds,
+            )
         )
         print(f"h = {h}: done", file=sys.stderr)
     lines = [
         f"# Training benchmark: 16 networks, p = {P}, d = {D}, {args.steps} GD steps "
         f"({args.threads} thread(s), {os.cpu_count()} cores; matmul {gflops:.0f} GFLOP/s, "
-        f"copy {bandwidth:.1f} GB/s)",
+        f"copy {cache:.0f} GB/s in cache (256 KiB), {memory:.1f} GB/s (64 MiB))",
         "",
-        "| h | batched ms/step | sequential ms/step (16 runs) | speed-up | bound ms/step "
-        "| % of bound | flow: accepted steps/s (all members) |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "batched and sequential: the hand-written path (deeptheory.train_fc); autograd: "
+        f"the batched ensemble through autograd, {args.autograd_steps} steps.",
+        "",
+        "| h | batched ms/step | sequential ms/step (16 runs) | speed-up "
+        "| autograd batched ms/step | bound ms/step | % of bound "
+        "| flow: accepted steps/s (all members) |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for h, per_step, seq, bound, rate in rows:
+    for h, per_step, seq, slow, bound, rate in rows:
         lines.append(
             f"| {h} | {per_step * 1e3:.2f} | {seq * 1e3:.2f} | {seq / per_step:.1f}× "
-            f"| {bound * 1e3:.3f} | {100 * bound / per_step:.0f} % | {rate:.0f} |"
+            f"| {slow * 1e3:.1f} | {bound * 1e3:.3f} | {100 * bound / per_step:.0f} % "
+            f"| {rate:.0f} |"
         )
     table = "\n".join(lines) + "\n"
     print(table)

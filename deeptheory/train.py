@@ -282,7 +282,10 @@ def train(
         return F.detach(), loss.detach(), flat_grad
 
     def check_finite(F: Tensor, g: Tensor, step: int) -> None:
-        if bool(torch.isfinite(F).all() & torch.isfinite(g).all()):  # one sync
+        # the extremes are finite iff every entry is (max/min propagate nan): one sync,
+        # and no temporary of the size of g
+        extremes = torch.stack((F.amax(), F.amin(), g.amax(), g.amin()))
+        if bool(torch.isfinite(extremes).all()):
             return
         bad = ~(torch.isfinite(F).all(dim=1) & torch.isfinite(g).all(dim=1))
         which = bad.nonzero().flatten().tolist()
@@ -352,7 +355,8 @@ def train(
             done = done | (t >= config.max_time)
         else:
             active = ~done
-            flat_w = flat_w - torch.where(active, dt, 0)[:, None] * g
+            # w − dt g, in place (g is not used again, flat_w is this loop's own)
+            flat_w.sub_(g.mul_(torch.where(active, dt, 0)[:, None]))
             t = torch.where(active, t + dt, t)
             steps = steps + active.long()
             F, loss, g = evaluate(flat_w, batch_indices())

@@ -56,10 +56,14 @@ __all__ = [
     "supports",
 ]
 
-#: Size of one (rows, members·h) activation tile on a CPU: the tile's few arrays (z, φ(z),
-#: φ'(z)) stay inside a core's L2 cache; see benchmarks/train.py for the measurement.
-CPU_TILE_BYTES = 2**19
-MIN_ROWS = 32  # rows per tile below which the products lose their efficiency
+#: Size of one (rows, members·h) activation tile on a CPU: the tile's two arrays (z, φ(z))
+#: stay inside a core's L2 cache (2 MiB where benchmarks/train.py was measured: of 0.25,
+#: 0.5, 1 and 2 MiB tiles, 1 MiB was the fastest or within 5 %; untiled, 5 times slower).
+CPU_TILE_BYTES = 2**20
+#: Rows per tile, at least: a tile of several members reads their activations through
+#: strided views, on which the readout's matrix-vector products ran 3 times slower than on
+#: one member's (measured on a CPU), so a wide layer gets one member per tile, many rows.
+MIN_ROWS = 80
 
 
 def _sqrt2_relu(z: Tensor, out: Tensor) -> Tensor:
@@ -169,16 +173,18 @@ class FCLossGradient:
             rows = min(p, max(MIN_ROWS, elements // (group * h)))
         # every tile-sized array lives in one of these, reused by every tile
         self.work = x.new_empty(2 * net.hidden_layers + 2, rows * group * h)
-        self.groups = []  # (members, their hidden units, [(rows, [c₀x, σ_b], its ᵀ)])
-        for g in range(0, self.members, group):
-            members = slice(g, min(g + group, self.members))
-            units = slice(members.start * h, members.stop * h)
-            blocks = [
-                (r, xa[r], xa[r].t().contiguous())
-                for r in (slice(r, min(r + rows, p)) for r in range(0, p, rows))
-            ]
-            self.groups.append((members, units, blocks))
+        blocks = [slice(r, min(r + rows, p)) for r in range(0, p, rows)]
+        self.blocks = [(r, xa[r], xa[r].t().contiguous(), y[r]) for r in blocks]
+        self.groups = [  # (members, their hidden units)
+            (
+                slice(g, min(g + group, self.members)),
+                slice(g * h, min(g + group, self.members) * h),
+            )
+            for g in range(0, self.members, group)
+        ]
         self.f0 = self.outputs(initial)
+        # f₀ of every tile, (G, B) views
+        self.f0_tiles = [[self.f0[g, r] for r in blocks] for g, _ in self.groups]
 
     def _param(self, flat: Tensor, name: str) -> Tensor:
         offset, shape = self.layout[name]
@@ -241,9 +247,9 @@ class FCLossGradient:
     def outputs(self, flat: Tensor) -> Tensor:
         """f (E, p) for the flat weights (E, P)."""
         f = flat.new_empty(self.members, len(self.y))
-        for g, units, blocks in self.groups:
+        for g, units in self.groups:
             weights = self._weights(flat, g, units)
-            for rows, xa, _ in blocks:
+            for rows, xa, *_ in self.blocks:
                 f[g, rows] = self._forward(weights, xa)[2]
         return f
 
@@ -257,7 +263,7 @@ class FCLossGradient:
         r = torch.empty_like(self.f0) if self.bias[L] else None
         grad = torch.empty_like(flat)
         d = net.input_dim
-        for g, units, blocks in self.groups:
+        for (g, units), f0_tiles in zip(self.groups, self.f0_tiles, strict=True):
             weights = self._weights(flat, g, units)
             top, mats = weights["top"], weights["mats"]
             # back through layer l: δ^{l+1} c_l W^l, with δ^L's factor c_L w^L folded in
@@ -270,13 +276,13 @@ class FCLossGradient:
                 top.new_zeros(top.shape) if b else None for b in self.bias[1:L]
             ]
             grad_top = top.new_zeros(len(top), 1, h)
-            alpha, f0 = self.alpha[g, None], self.f0[g]
-            for rows, xa, xa_t in blocks:
+            alpha = self.alpha[g, None]
+            for (rows, xa, xa_t, y), f0 in zip(self.blocks, f0_tiles, strict=True):
                 pre, inputs, f = self._forward(weights, xa)
-                Ft = f.sub_(f0[:, rows]).mul_(alpha)  # α (f − f₀), (G, B)
+                Ft = f.sub_(f0).mul_(alpha)  # α (f − f₀), (G, B)
                 F[g, rows] = Ft
                 rt = margin_loss_derivative(
-                    self.y[rows] * Ft, loss=self.loss, beta=self.beta
+                    y * Ft, loss=self.loss, beta=self.beta
                 ).mul_(signal_weight[rows])  # ∂L/∂f, (G, B)
                 if r is not None:
                     r[g, rows] = rt

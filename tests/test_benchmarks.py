@@ -21,10 +21,19 @@ def test_ntk_benchmark_smoke_run_agrees_with_the_oracle(capsys):
 
 
 def test_training_benchmark_smoke_run(tmp_path, capsys):
-    """Three steps at h = 10: the script runs and writes its table."""
+    """Three steps at h = 10: the script runs and writes its table, naming the paths."""
     out = tmp_path / "train.md"
-    assert (
-        load("train").main(["--steps", "3", "--widths", "10", "--out", str(out)]) == 0
-    )
+    argv = [
+        "--steps",
+        "3",
+        "--autograd-steps",
+        "2",
+        "--widths",
+        "10",
+        "--out",
+        str(out),
+    ]
+    assert load("train").main(argv) == 0
     table = out.read_text()
     assert "| 10 |" in table and "batched ms/step" in table
+    assert "deeptheory.train_fc" in table and "autograd batched ms/step" in table
