@@ -29,6 +29,11 @@ REPRODUCTIONS: dict[str, tuple[str, str]] = {
         "feature vs lazy training on the stripe model (Paccolat et al. 2021): test "
         "error, weight change, compression Λ, kinks, the NTK as a kernel machine",
     ),
+    "diagonal-implicit-bias": (
+        "deeptheory.experiments.diagonal_implicit_bias:reproduce",
+        "diagonal linear networks: the flow vs the α → 0 saddle-to-saddle process "
+        "(Pesme & Flammarion 2023), the implicit bias between min-ℓ1 and min-ℓ2, GD vs SGD",
+    ),
 }
 
 
