@@ -53,7 +53,7 @@ class DiagonalImplicitBiasConfig:
     seed_data: int = 14  # an instance with 7 jumps and 3 deactivations
     alphas: tuple[float, ...] = (1e-2, 1e-4, 1e-8, 1e-16)  # trajectories
     points: int = 1500  # time grid of the trajectories
-    horizon: float = 1.3  # trajectories up to horizon × the last jump time
+    horizon: float = 1.6  # trajectories up to horizon × the last jump time
     bias_alphas: tuple[float, ...] = tuple(10.0 ** (k / 4) for k in range(-64, 9))
     sgd_alphas: tuple[float, ...] = (0.03, 0.1, 0.3)
     lr: float = 0.05
@@ -281,6 +281,13 @@ def summary(result: DiagonalImplicitBiasResult) -> list[str]:
             f"{a:.0e}: {float(to_l2[i]):.1e}" for a, i in zip(pick, index, strict=True)
         )
     )
+    small = [i for i, a in enumerate(cfg.bias_alphas) if a <= 1e-4]
+    if len(small) >= 2:
+        i, j = small[0], small[-1]
+        slope = math.log(float(to_l1[j] / to_l1[i])) / math.log(
+            cfg.bias_alphas[j] / cfg.bias_alphas[i]
+        )
+        lines.append(f"  log-log slope to min-l1 for alpha <= 1e-4: {slope:.2f}")
     big = [i for i, a in enumerate(cfg.bias_alphas) if a >= 10]
     if len(big) >= 2:
         i, j = big[0], big[-1]
@@ -352,14 +359,14 @@ def plot_diagonal_implicit_bias(
     alpha = cfg.alphas[-1]
     s = p.dual_at(result.t_tilde).numpy()
     for i in ever:
-        ax.plot(t, result.dual[alpha].numpy()[:, i], color=colors[i], lw=1.2)
-        ax.plot(t, s[:, i], color=colors[i], ls="--", lw=0.9)
+        ax.plot(t, result.dual[alpha].numpy()[:, i], color=colors[i], lw=2.2, alpha=0.5)
+        ax.plot(t, s[:, i], color="k", ls="--", lw=0.8)
     ax.axhline(1, color="k", lw=0.6)
     ax.axhline(-1, color="k", lw=0.6)
     ax.set(
         xlabel="t̃",
         ylabel="s = θ / ln(1/α)",
-        title=f"dual variable, α = {alpha:.0e} (dashed: limit)",
+        title=f"dual variable, α = {alpha:.0e} (black dashed: limit)",
     )
 
     ax = axes[1, 2]
