@@ -159,7 +159,8 @@ def effective_alpha(a: Tensor, b: Tensor, *, parametrization: str = "uv") -> Ten
     """The scale α_eff whose flow would conserve the weights' invariant, elementwise.
 
     √((u² − v²)/2) ("uv") or √(w₊ w₋) ("pm"): α itself along gradient flow, smaller after
-    GD/SGD steps (each multiplies u² − v² by 1 − γ²g²).
+    GD/SGD steps (each multiplies u² − v² by 1 − γ²g²). NaN where a step with γ|g| > 1
+    flipped the invariant's sign.
     """
     q = conserved_quantity(a, b, parametrization=parametrization)
     return (q / 2 if parametrization == "uv" else q).sqrt()
