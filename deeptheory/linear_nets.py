@@ -344,6 +344,7 @@ def flow(
     method: Literal["DOP853", "RK45", "Radau", "LSODA"] = "DOP853",
     rtol: float = 1e-10,
     atol: float | None = None,
+    until_loss: float | None = None,
 ) -> LinearTrajectory:
     """Gradient flow dW_l/dt = −∂L/∂W_l from ``weights`` at t = 0, recorded at ``times``.
 
@@ -358,6 +359,9 @@ def flow(
       rtol: relative tolerance.
       atol: absolute tolerance; None means rtol × the smallest root-mean-square entry
         of the W_l(0), so that a tiny initialisation is resolved relative to its scale.
+      until_loss: stop when the loss (summed over an ensemble) crosses this value; the
+        record then ends with the state at the crossing (located by root finding on
+        the solver's dense output), after the record times before it.
 
     Returns:
       A :class:`LinearTrajectory`.
@@ -387,6 +391,16 @@ def flow(
         grads = _gradients(unflatten(torch.from_numpy(y)), T64)
         return -torch.cat([g.reshape(-1) for g in grads]).numpy()
 
+    events = None
+    if until_loss is not None:
+        stop = check_float("until_loss", until_loss, minimum=0.0)
+
+        def reached(_t: float, y: np.ndarray) -> float:
+            A = end_to_end(unflatten(torch.from_numpy(y)))
+            return 0.5 * float((A - T64).square().sum()) - stop
+
+        reached.terminal = True  # type: ignore[attr-defined]
+        events = [reached]
     y0 = torch.cat([w.detach().reshape(-1).to("cpu", torch.float64) for w in weights])
     sol = scipy.integrate.solve_ivp(
         rhs,
@@ -396,10 +410,20 @@ def flow(
         t_eval=t.cpu().numpy(),
         rtol=rtol,
         atol=atol,
+        events=events,
     )
-    if sol.status != 0:
+    if sol.status not in (0, 1):
         raise RuntimeError(f"solve_ivp failed: {sol.message}")
-    theta = torch.from_numpy(sol.y).to(weights[0].device, weights[0].dtype)  # (P, T)
+    states = np.asarray(sol.y, dtype=np.float64).reshape(len(y0), -1)  # (P, kept)
+    kept = states.shape[1]
+    t = t[:kept]
+    if sol.status == 1:  # stopped by until_loss: append the crossing
+        t_stop = float(sol.t_events[0][0])
+        if kept and float(t[-1]) == t_stop:
+            states, t = states[:, :-1], t[:-1]
+        states = np.concatenate([states, sol.y_events[0][:1].T], axis=1)
+        t = torch.cat([t, t.new_tensor([t_stop])])
+    theta = torch.from_numpy(states).to(weights[0].device, weights[0].dtype)  # (P, T)
     layers = [p.movedim(-1, 0) for p in unflatten(theta)]  # (T, …, d_l, d_{l−1})
     products = end_to_end(layers)
     final = [w[-1].clone() for w in layers]

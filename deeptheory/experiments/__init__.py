@@ -34,6 +34,11 @@ REPRODUCTIONS: dict[str, tuple[str, str]] = {
         "diagonal linear networks: the flow vs the α → 0 saddle-to-saddle process "
         "(Pesme & Flammarion 2023), the implicit bias between min-ℓ1 and min-ℓ2, GD vs SGD",
     ),
+    "saddle-to-saddle": (
+        "deeptheory.experiments.saddle_to_saddle:reproduce",
+        "deep linear networks from a small init (Saxe et al. 2014; Jacot et al. 2021): "
+        "loss plateaus at the saddles, singular values switching on in decreasing order",
+    ),
 }
 
 
