@@ -192,6 +192,23 @@ def test_ensembles_train_like_their_members():
     assert_close(flows.products[:, 1], alone.products, rtol=1e-8, atol=1e-9)
 
 
+def test_flow_until_loss_ends_the_record_at_the_crossing():
+    target = make_target([3.0, 1.0], 3, 3)
+    weights = init_linear((3, 4, 3), scale=1e-3, generator=gen(0))
+    times = torch.linspace(0.5, 50, 100, **F64)
+    run = flow(weights, target, times=times, until_loss=2.0)
+    n = len(run.times) - 1
+    assert torch.equal(run.times[:n], times[:n]) and float(run.times[n]) < float(
+        times[n]
+    )
+    assert float(run.loss[-1]) == pytest.approx(2.0, rel=1e-8)
+    assert bool((run.loss[:-1] > 2.0).all())
+    again = flow(
+        weights, target, times=run.times[-1:]
+    )  # the same state without the stop
+    assert_close(again.products[-1], run.products[-1], rtol=1e-7, atol=1e-9)
+
+
 def test_gradient_descent_raises_when_it_diverges():
     weights = init_linear((2, 3, 2), scale=1.0, generator=gen(0))
     with pytest.raises(FloatingPointError, match="lr"):
