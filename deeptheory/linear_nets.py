@@ -617,7 +617,7 @@ def rank_at_plateaus(
 
 
 def switch_on_times(
-    t: Tensor, values: Tensor, heights: Tensor, *, fraction=0.5
+    t: Tensor, values: Tensor, heights: Tensor, *, fraction: float = 0.5
 ) -> Tensor:
     """First time each column reaches ``fraction`` × its height, (q,); nan if never.
 
