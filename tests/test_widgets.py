@@ -5,10 +5,14 @@ import pytest
 from traitlets import TraitError
 
 from deeptheory.widgets import (
+    LINEAR_SCALES,
+    LINEAR_TARGET,
     STRIPE_ALPHAS,
     WIDTHS,
     circle_ntk,
     kink_segments,
+    linear_explorer,
+    linear_run,
     ntk_explorer,
     stripe_explorer,
     stripe_runs,
@@ -172,3 +176,63 @@ def test_an_unwritable_cache_only_means_computing(tmp_path, monkeypatch):
     monkeypatch.setenv("DEEPTHEORY_CACHE", str(blocker / "cache"))
     runs = widgets.stripe_runs.__wrapped__(16, train=16, test=50, max_steps=20, grid=5)
     assert runs.decision.shape == (len(STRIPE_ALPHAS), 5, 5)
+
+
+# --- linear_explorer (Homework 4) --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def linear():
+    import matplotlib.pyplot as plt
+
+    _ui, handles = linear_explorer(scale=1e-3, depth=2)
+    yield handles
+    plt.close(handles["fig"])
+
+
+def test_scale_slider_shows_that_flow(linear):
+    linear["scale"].value = 1e-6
+    run = linear_run(1e-6, 2)
+    np.testing.assert_allclose(linear["loss_line"].get_ydata(), run.loss)
+    for i, line in enumerate(linear["value_lines"]):
+        np.testing.assert_allclose(line.get_ydata(), run.singular_values[:, i])
+    assert len(linear["spans"]) == len(run.plateau_start)
+    assert "rank of A on them: 0, 1, 2, 3" in linear["title"].get_text()
+
+
+def test_depth_slider_offers_that_depths_scales(linear):
+    linear["scale"].value = 1e-2
+    linear["depth"].value = 3
+    assert [v for _, v in linear["scale"].options] == list(LINEAR_SCALES[3])
+    assert linear["scale"].value == 1e-2  # kept: it is offered at depth 3 too
+    np.testing.assert_allclose(
+        linear["loss_line"].get_ydata(), linear_run(1e-2, 3).loss
+    )
+    linear["depth"].value = 4  # 1e-2 is not offered: the closest one in log is 3e-2
+    assert linear["scale"].value == 3e-2
+    assert linear["title"].get_text().startswith("L = 4, init scale 3e-02")
+    linear["depth"].value = 2
+    assert linear["scale"].value == 1e-2
+
+
+def test_linear_explorer_refuses_unknown_settings(linear):
+    with pytest.raises(TraitError):
+        linear["scale"].value = 0.5
+    with pytest.raises(ValueError, match="depth must be one of"):
+        linear_explorer(depth=7)
+    with pytest.raises(ValueError, match="scale must be one of"):
+        linear_explorer(scale=1e-6, depth=3)
+
+
+def test_the_linear_widget_teaches_saddle_to_saddle():
+    """Small initialisation: one plateau per saddle of rank 0 … 3 at the loss levels
+    ½ Σ_{i>k} s_i², the modes switch on strongest first, and A ends on the target."""
+    s = np.array(LINEAR_TARGET)
+    for scale, depth in ((1e-6, 2), (1e-2, 3), (3e-2, 4)):
+        run = linear_run(scale, depth)
+        assert run.rank.tolist() == [0, 1, 2, 3], (scale, depth, run.rank)
+        levels = [0.5 * (s[k:] ** 2).sum() for k in range(4)]
+        np.testing.assert_allclose(run.plateau_level, levels, rtol=0.05)
+        np.testing.assert_allclose(run.singular_values[-1, :3], s[:3], rtol=1e-2)
+        halves = [np.argmax(run.singular_values[:, i] > s[i] / 2) for i in range(3)]
+        assert halves == sorted(halves) and halves[0] > 0, halves
