@@ -172,7 +172,8 @@ def kernels_running():
 
 
 def test_the_wall_clock_kills_one_submission_and_the_next_is_graded(tmp_path):
-    """Also: a file that is not a notebook gets its own flag, not a crash."""
+    """Also: a file that is not a notebook gets its own flag, not a crash, and output a
+    kernel writes to its inherited stdout does not disturb the grader."""
     release = nbformat.read(ROOT / "exercises" / f"{NAME}.ipynb", as_version=4)
     source = source_notebook(ROOT / "solutions" / NAME / f"{NAME}.py")
     alice = load_students(SPEC)["alice"]
@@ -183,6 +184,13 @@ def test_the_wall_clock_kills_one_submission_and_the_next_is_graded(tmp_path):
     nbformat.write(sleeper, folder / "a_sleeper.ipynb")
     nbformat.write(student_notebook(release, alice["answers"], {}), folder / "b.ipynb")
     (folder / "c_broken.ipynb").write_text('{"cells": [')  # a truncated upload
+    # native code (oneMKL's error messages) and students can write to the kernel's
+    # inherited fd 1: it must not reach the worker's reply channel
+    noisy = "import os\n\nos.write(1, b'not a reply\\n{\\n')"
+    nbformat.write(
+        student_notebook(release, alice["answers"], {"one_hidden_layer_ntk": noisy}),
+        folder / "d_noisy.ipynb",
+    )
     before = kernels_running()
     results = grade_submissions(
         NAME,
@@ -199,6 +207,8 @@ def test_the_wall_clock_kills_one_submission_and_the_next_is_graded(tmp_path):
     assert slow.score == 0 and 20 <= slow.seconds < 60
     assert "could not be graded" in page_text(slow.feedback)
     assert fine.score == fine.max_score == 14 and not fine.flags
+    noisy_result = results["d_noisy"]
+    assert noisy_result.score == 14 and not noisy_result.flags, noisy_result
     broken = results["c_broken"]
     assert broken.flags == ("unreadable notebook (NotJSONError)",) and broken.score == 0
     time.sleep(2)
@@ -310,3 +320,37 @@ def test_an_interrupted_run_keeps_what_it_graded_and_the_rerun_finishes(tmp_path
         p.stem: json.loads(p.read_text())["score"] for p in (out / "results").glob("*")
     }
     assert scores == {"alice": 14, "bob": 6, "erin": 11}
+
+
+def test_an_unexpected_grader_error_flags_that_submission_and_goes_on(
+    tmp_path, monkeypatch
+):
+    """A bug of the grader's own (here injected) must not lose a submission silently."""
+    import deeptheory.course.grade as grading
+
+    release = nbformat.read(ROOT / "exercises" / f"{NAME}.ipynb", as_version=4)
+    source = source_notebook(ROOT / "solutions" / NAME / f"{NAME}.py")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for student in ("a_unlucky", "b_blank"):
+        nbformat.write(release, folder / f"{student}.ipynb")
+    real = grading._unreadable
+
+    def flaky(path):
+        if path.stem == "a_unlucky":
+            raise RuntimeError("injected")
+        return real(path)
+
+    monkeypatch.setattr(grading, "_unreadable", flaky)
+    results = grade_submissions(
+        NAME,
+        source,
+        find_submissions(NAME, folder),
+        tmp_path / "out",
+        jobs=1,
+        feedback=False,
+        progress=False,
+    )
+    assert results["a_unlucky"].flags == ("grader crashed (RuntimeError: injected)",)
+    assert results["a_unlucky"].needs_manual_grade
+    assert results["b_blank"].score == 0 and not results["b_blank"].flags

@@ -133,6 +133,10 @@ def check_homework(
         mutated = answers[grade_id].replace(old, new)
         submissions[f"mutant{index}"] = filled(release, source, {grade_id: mutated})
     scores = autograde(name, source, submissions)
+    for missing in sorted(set(submissions) - set(scores)):
+        problems.append(f"{name}: {missing} was not graded (see the grader's logs)")
+    if "solution" not in scores or "blank" not in scores:
+        return problems, []
     solution, blank = scores["solution"], scores["blank"]
     if solution.score != solution.max_score or solution.needs_manual_grade:
         problems.append(

@@ -176,15 +176,28 @@ class _Worker:
         self.proc.stdin.flush()
 
     def receive(self, timeout: float) -> dict[str, Any] | None:
-        """The next reply, or None on timeout; raises EOFError if the worker died."""
+        """The next reply, or None on timeout; raises EOFError if the worker died.
+
+        A line that is not a JSON object (which the worker never writes, but a process
+        it started might) is logged and skipped."""
         assert self.proc.stdout is not None
-        ready, _, _ = select.select([self.proc.stdout], [], [], max(timeout, 0.0))
-        if not ready:
-            return None
-        line = self.proc.stdout.readline()
-        if not line:
-            raise EOFError("the grading worker exited")
-        return json.loads(line)
+        deadline = time.monotonic() + max(timeout, 0.0)
+        while True:
+            left = max(deadline - time.monotonic(), 0.0)
+            ready, _, _ = select.select([self.proc.stdout], [], [], left)
+            if not ready:
+                return None
+            line = self.proc.stdout.readline()
+            if not line:
+                raise EOFError("the grading worker exited")
+            try:
+                reply = json.loads(line)
+            except ValueError:
+                reply = None
+            if isinstance(reply, dict):
+                return reply
+            self.stderr.write(f"[grader] not a reply, skipped: {line[:200]!r}\n")
+            self.stderr.flush()
 
     def kill(self) -> None:
         """Kill the worker, its process group and every kernel it started."""
@@ -414,13 +427,14 @@ def grade_submissions(
                 )
             return GradeResult.from_json(data)
 
-        def slot(index: int) -> None:
+        def serve(index: int) -> None:
             worker = workers[index]
             while not stopping.is_set():
                 try:
                     student = tasks.get_nowait()
                 except queue.Empty:
                     break
+                current[index] = student
                 if worker.proc.poll() is not None:
                     worker = workers[index] = _Worker(index, out / "logs", env)
                 task = {
@@ -466,6 +480,22 @@ def grade_submissions(
                     done(GradeResult.from_json(data))
             worker.close()
 
+        def slot(index: int) -> None:
+            """``serve``, and if the grader itself fails unexpectedly, the submission in
+            hand is flagged (never silently missing) and this slot carries on."""
+            while not stopping.is_set():
+                try:
+                    serve(index)
+                    return
+                except Exception as error:  # a bug of ours: flag, restart the worker
+                    student = current.get(index)
+                    workers[index].kill()
+                    workers[index] = _Worker(index, out / "logs", env)
+                    if student is not None and student not in results:
+                        reason = f"grader crashed ({type(error).__name__}: {error})"
+                        done(unguarded(student, reason, 0.0, keep=False))
+
+        current: dict[int, str] = {}  # slot → the submission it is grading
         threads = [
             threading.Thread(target=slot, args=(i,), daemon=True)
             for i in range(len(workers))

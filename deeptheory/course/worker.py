@@ -196,8 +196,14 @@ def main() -> int:
 
     warnings.filterwarnings("ignore")
     logging.getLogger("traitlets").setLevel(logging.ERROR)
-    out = sys.stdout
-    sys.stdout = sys.stderr  # nothing but the protocol goes to the parent's pipe
+    # Nothing but the protocol may reach the parent's pipe: replies go to a private copy
+    # of fd 1 (not inherited), and fd 1 itself now points at stderr (the worker's log),
+    # so kernels, which inherit fd 1, cannot write into the reply channel (native
+    # libraries such as oneMKL print there directly, and so can student code).
+    sys.stdout.flush()
+    out = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     factory = _api_factory()
     out.write(json.dumps({"ready": True}) + "\n")
     out.flush()
