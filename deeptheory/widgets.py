@@ -89,6 +89,18 @@ def _in_kernel() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
+def _redraw(fig: Any, output: Any) -> None:
+    """Redraw ``fig``; in a notebook kernel also show it again in ``output`` (inline
+    backends show a figure only when it is displayed)."""
+    fig.canvas.draw_idle()
+    if _in_kernel():
+        from IPython.display import display
+
+        with output:
+            output.clear_output(wait=True)
+            display(fig)
+
+
 def ntk_explorer(
     *, width: int = 64, seed: int = 0, hidden_layers: int = 2
 ) -> tuple[Any, dict[str, Any]]:
@@ -103,7 +115,6 @@ def ntk_explorer(
     """
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
-    from IPython.display import display
 
     with plt.ioff():
         fig, ax = plt.subplots(figsize=(6, 3.5), layout="constrained")
@@ -131,11 +142,7 @@ def ntk_explorer(
         low = min(result.empirical.min(), result.analytic.min())
         high = max(result.empirical.max(), result.analytic.max())
         ax.set_ylim(low - 0.05 * (high - low), high + 0.05 * (high - low))
-        fig.canvas.draw_idle()
-        if _in_kernel():  # inline backends show a figure only when it is displayed
-            with output:
-                output.clear_output(wait=True)
-                display(fig)
+        _redraw(fig, output)
 
     width_slider.observe(update, names="value")
     seed_slider.observe(update, names="value")
@@ -367,7 +374,6 @@ def stripe_explorer(
     """
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
-    from IPython.display import display
     from matplotlib.collections import LineCollection
 
     if width not in STRIPE_WIDTHS:
@@ -449,11 +455,7 @@ def stripe_explorer(
             f"h = {runs.width}, α = {_alpha_label(runs.alphas[i])}: "
             f"Λ = {runs.compression[i]:.2f}, test error {runs.test_error[i]:.3f}{state}"
         )
-        fig.canvas.draw_idle()
-        if _in_kernel():
-            with output:
-                output.clear_output(wait=True)
-                display(fig)
+        _redraw(fig, output)
 
     alpha_slider.observe(update, names="value")
     width_slider.observe(update, names="value")
@@ -589,7 +591,6 @@ def linear_explorer(
     """
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
-    from IPython.display import display
 
     if depth not in LINEAR_DEPTHS:
         raise ValueError(f"depth must be one of {LINEAR_DEPTHS}; got {depth}")
@@ -641,11 +642,7 @@ def linear_explorer(
             f"L = {run.depth}, init scale {run.scale:.0e}: {len(run.rank)} plateaus, "
             f"rank of A on them: {ranks or '–'}"
         )
-        fig.canvas.draw_idle()
-        if _in_kernel():
-            with output:
-                output.clear_output(wait=True)
-                display(fig)
+        _redraw(fig, output)
 
     def new_depth(change: dict[str, Any]) -> None:
         """Offer this depth's scales, keeping the closest one (in log) to the current."""

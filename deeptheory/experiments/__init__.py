@@ -42,6 +42,14 @@ REPRODUCTIONS: dict[str, tuple[str, str]] = {
 }
 
 
+def save_figure(fig, path: str | Path, *, dpi: int = 110) -> Path:
+    """Write a matplotlib figure to ``path`` (folders created); returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    return path
+
+
 def reproduction(name: str) -> Callable[..., tuple[list[str], Path]]:
     """The ``reproduce`` function registered under ``name``."""
     if name not in REPRODUCTIONS:

@@ -38,6 +38,7 @@ from deeptheory.diagonal_nets import (
     mirror_flow,
 )
 from deeptheory.diagonal_nets import loss as _loss
+from deeptheory.experiments import save_figure
 from deeptheory.implicit_bias import implicit_bias, min_l1, min_l2
 
 Tensor = torch.Tensor
@@ -410,10 +411,7 @@ def plot_diagonal_implicit_bias(
         f"{len(cfg.target)}-sparse β*: saddle-to-saddle limit (Pesme & Flammarion 2023) "
         "and implicit bias"
     )
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    return path
+    return save_figure(fig, path, dpi=100)
 
 
 def reproduce(

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from deeptheory._validation import check_float, check_tensor
+from deeptheory.experiments import save_figure
 from deeptheory.experiments._alpha_runs import paper_network, train_over_alphas
 from deeptheory.ntk import empirical_ntk
 from deeptheory.observables import (
@@ -221,7 +222,7 @@ def plot_lazy_feature(result: AlphaSweepResult, path: str | Path) -> Path:
     fig.suptitle(
         "Feature (small α) to lazy (large α): curves of all widths collapse in α"
     )
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_time_scales(result: AlphaSweepResult, path: str | Path) -> Path:
@@ -240,14 +241,7 @@ def plot_time_scales(result: AlphaSweepResult, path: str | Path) -> Path:
         title="time for the loss to halve: ∝ 1/α lazy, slow growth feature",
     )
     ax.legend()
-    return _save(fig, path)
-
-
-def _save(fig, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    return path
+    return save_figure(fig, path)
 
 
 def reproduce(

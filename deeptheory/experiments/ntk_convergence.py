@@ -24,6 +24,7 @@ import torch
 from tqdm.auto import tqdm
 
 from deeptheory._validation import check_int, check_same_kind, check_tensor
+from deeptheory.experiments import save_figure
 from deeptheory.kernels import fc_kernels
 from deeptheory.models import FCNet
 from deeptheory.ntk import empirical_ntk
@@ -230,7 +231,4 @@ def plot_ntk_convergence(result: NTKConvergenceResult, path: str | Path) -> Path
         f"Empirical NTK → analytic limit: {cfg.hidden_layers} hidden layers, "
         f"{cfg.activation}, β = {cfg.bias_std}, {cfg.seeds} seeds"
     )
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    return path
+    return save_figure(fig, path, dpi=120)

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from deeptheory.experiments import save_figure
 from deeptheory.linear_nets import (
     LinearTrajectory,
     Plateaus,
@@ -440,10 +441,7 @@ def plot_saddle_to_saddle(result: SaddleToSaddleResult, path: str | Path) -> Pat
         f"{len(cfg.singular_values)} target, s = {cfg.singular_values}, d = {cfg.dim}, "
         f"h = {cfg.width}, gradient flow"
     )
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    return path
+    return save_figure(fig, path)
 
 
 def reproduce(

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from deeptheory.experiments import save_figure
 from deeptheory.experiments._alpha_runs import (
     hinge_flow,
     paper_network,
@@ -212,10 +213,7 @@ def plot_stripe_compression(result: StripeCompressionResult, path: str | Path) -
         f"Stripe model, d = {cfg.d}, h = {cfg.width}, p = {cfg.train}: feature (small α) "
         "vs lazy (large α)"
     )
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    return path
+    return save_figure(fig, path)
 
 
 def reproduce(
