@@ -88,7 +88,9 @@ def learning_curve(
 ) -> LearningCurve:
     """ε(p) for every p in ``sizes`` and ``draws`` teacher draws (module docstring).
 
-    Draw r uses ``torch.Generator().manual_seed(seed + r)`` for its inputs and teacher.
+    Draw r uses ``torch.Generator().manual_seed(seed + r)`` for its inputs and teacher,
+    so curves with the same seed, d and domain see the same inputs. When ``student is
+    teacher`` (the same object) the teacher's Gram is reused for the student.
     """
     sizes = sorted(check_int("sizes", int(p), minimum=1) for p in sizes)
     if not sizes:
@@ -112,12 +114,17 @@ def learning_curve(
         x = sample_inputs(
             largest + test, d, domain=domain, generator=gen, dtype=dtype, device=device
         )
-        field = gaussian_field(teacher(x), generator=gen, jitter=jitter)
+        K_all = teacher(x)
+        field = gaussian_field(K_all, generator=gen, jitter=jitter)
         solver.append(field.method)
         y = field.values[:, 0]
         x_train, x_test = x[:largest], x[largest:]
         y_train, y_test = y[:largest], y[largest:]
-        K, K_test = student(x_train), student(x_test, x_train)
+        if student is teacher:  # the teacher's Gram already holds both blocks
+            K, K_test = K_all[:largest, :largest], K_all[largest:, :largest]
+        else:
+            K, K_test = student(x_train), student(x_test, x_train)
+        del K_all
         variance[r] = float(y_test.square().mean())
         for k, p in enumerate(sizes):
             fit = kernel_regression(

@@ -14,10 +14,10 @@ GP(0, c), K_CN that of the convolutional field (1/d) Σ_i g(x_i): the teachers o
 :mod:`deeptheory.teachers` are Gaussian fields with these covariances.
 
 Cost: the local kernel evaluates n1·n2·d patch pairs, the convolutional one n1·n2·d²
-(``pair_evaluations``). Both work shift by shift: for a shift δ the squared pixel
-differences (x_m − y_{m+δ})² are summed over circular windows of s pixels, so every
-distance is computed from differences (no cancellation, exact zeros on the diagonal) and
-the memory is one (rows, n2, d) block, rows chosen to keep it near ``block_bytes``.
+(``pair_evaluations``). Both compute the patch distances with ``torch.cdist`` from the
+differences (``donot_use_mm_for_euclid_dist``: no cancellation, exact zeros on the
+diagonal), a block of rows at a time so that the (rows·d, n2·d) distance block (conv) or
+(d, rows, n2) block (local) stays near ``block_bytes``.
 """
 
 from __future__ import annotations
@@ -114,25 +114,30 @@ def _patch_kernel(
     check_choice("constituent", constituent, CONSTITUENTS)
     check_int("block_bytes", block_bytes, minimum=1)
     n1, n2 = len(x1), len(x2)
-    deltas = range(d) if shifts == "all" else range(1)
-    out = x1.new_zeros(n1, n2)
-    rows = max(1, block_bytes // max(1, n2 * d * x1.element_size()))
+    conv = shifts == "all"
+    p1, p2 = patches(x1, s), patches(x2, s)  # (n, d, s)
+    out = x1.new_empty(n1, n2)
+    per_row = n2 * d * (d if conv else 1) * x1.element_size()
+    rows = max(1, block_bytes // per_row)
+    exact = "donot_use_mm_for_euclid_dist"  # differences: no cancellation
     for start in range(0, n1, rows):
-        a = x1[start : start + rows]  # (r, d)
-        block = out[start : start + rows]
-        for delta in deltas:
-            y = torch.roll(x2, -delta, dims=1)  # y[:, m] = x2[:, m + δ]
-            sq = (a[:, None, :] - y[None, :, :]).square_()  # (r, n2, d)
-            window = sq  # Σ_{k<s} sq[..., m + k]
-            for k in range(1, s):
-                shifted = torch.roll(sq, -k, dims=2)
-                window = window + shifted if k == 1 else window.add_(shifted)
-            if constituent == "laplace":
-                window.sqrt_().mul_(-1 / sigma)
-            else:
-                window.mul_(-0.5 / sigma**2)
-            block += window.exp_().sum(-1)
-    out /= d * len(deltas)
+        a = p1[start : start + rows]  # (r, d, s)
+        if conv:  # all d² patch pairs: (r d, n2 d)
+            dist = torch.cdist(a.reshape(-1, s), p2.reshape(-1, s), compute_mode=exact)
+        else:  # patch i against patch i: (d, r, n2)
+            dist = torch.cdist(
+                a.transpose(0, 1), p2.transpose(0, 1), compute_mode=exact
+            )
+        if constituent == "laplace":
+            dist.mul_(-1 / sigma)
+        else:
+            dist.square_().mul_(-0.5 / sigma**2)
+        c = dist.exp_()
+        if conv:
+            out[start : start + rows] = c.view(len(a), d, n2, d).sum((1, 3))
+        else:
+            out[start : start + rows] = c.sum(0)
+    out /= d * d if conv else d
     if symmetric:
         out = 0.5 * (out + out.T)
     return out
