@@ -15,6 +15,16 @@ from pathlib import Path
 
 #: name → (``module:function``, one line on what it reproduces).
 REPRODUCTIONS: dict[str, tuple[str, str]] = {
+    "teacher-student": (
+        "deeptheory.experiments.teacher_student:reproduce",
+        "learning-curve exponents of kernel teacher-student regression on the sphere "
+        "(Spigler et al. 2020): the three branches of β = min(α_T − d, 2α_S)/d",
+    ),
+    "locality": (
+        "deeptheory.experiments.locality:reproduce",
+        "local and convolutional teacher-student kernels (Favero et al. 2021): "
+        "β ≈ 1/s independent of d, fully connected ≈ 1/d",
+    ),
     "lazy-feature": (
         "deeptheory.experiments.lazy_feature:reproduce",
         "test error, weight change and NTK change against α for several widths "
