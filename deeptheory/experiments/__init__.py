@@ -49,6 +49,11 @@ REPRODUCTIONS: dict[str, tuple[str, str]] = {
         "deep linear networks from a small init (Saxe et al. 2014; Jacot et al. 2021): "
         "loss plateaus at the saddles, singular values switching on in decreasing order",
     ),
+    "real-data-curve": (
+        "deeptheory.experiments.real_data_curve:reproduce",
+        "kernel learning curves on real data (the digits of scikit-learn, parity "
+        "labels; Spigler et al. 2020): test error against p and its exponent β",
+    ),
 }
 
 
