@@ -289,7 +289,7 @@ def load_emnist(
 
 def _reconstruct(cls, shape, dtype):  # numpy's pickle constructor, plain arrays only
     if cls is not np.ndarray:
-        raise pickle.UnpicklingError(f"refusing to build a {cls!r} (not numpy.ndarray)")
+        raise _Refused(f"refusing to build a {cls!r} (not numpy.ndarray)")
     if isinstance(dtype, bytes):
         dtype = dtype.decode("ascii")
     return np.ndarray.__new__(np.ndarray, shape, np.dtype(dtype))
@@ -317,6 +317,10 @@ _SAFE_GLOBALS = {
 }
 
 
+class _Refused(pickle.UnpicklingError):
+    """A pickle named a global outside :data:`_SAFE_GLOBALS`."""
+
+
 class _RestrictedUnpickler(pickle.Unpickler):
     """Builds dicts, lists, tuples, str, bytes, numbers and numpy arrays; nothing else."""
 
@@ -324,7 +328,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
         try:
             return _SAFE_GLOBALS[(module, name)]
         except KeyError:
-            raise pickle.UnpicklingError(
+            raise _Refused(
                 f"refusing to load the global {module}.{name}: a CIFAR-10 batch only "
                 "holds dicts, lists, bytes and numpy arrays"
             ) from None
@@ -342,9 +346,16 @@ def read_cifar_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     raw = path.read_bytes()
     try:
         batch = _RestrictedUnpickler(io.BytesIO(raw), encoding="bytes").load()
-    except pickle.UnpicklingError as error:
+    except _Refused as error:
         raise pickle.UnpicklingError(f"{path}: {error}") from None
-    except (EOFError, ValueError, TypeError, IndexError, KeyError) as error:
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        TypeError,
+        IndexError,
+        KeyError,
+    ) as error:
         raise ValueError(
             f"{path}: truncated or corrupt CIFAR-10 batch ({type(error).__name__}: "
             f"{error})"

@@ -16,8 +16,8 @@ f = K_test c, with
 * Gaussian k(x, x') = exp(−‖x − x'‖²/(2σ²)),
 * the infinite-width NTK of a ReLU network (:func:`deeptheory.kernels.fc_kernels`).
 
-The Laplace and Gaussian kernels are written here (private helpers) until the package
-has a kernel collection of its own. Each Gram is computed once on all 1797 images; per split,
+The Laplace and Gaussian kernels come from :mod:`deeptheory.stationary_kernels`. Each
+Gram is computed once on all 1797 images; per split,
 the Gram of the largest training set is factored once and the predictions for every p
 follow from it by a cumulative sum (:func:`nested_predictions`): the Cholesky factor of a
 leading block K[:p, :p] is the leading block of the factor of K.
@@ -41,6 +41,7 @@ import torch
 from deeptheory.datasets import load_digits, preprocess
 from deeptheory.experiments import save_figure
 from deeptheory.kernels import fc_kernels
+from deeptheory.stationary_kernels import gaussian_kernel, laplace_kernel
 
 Tensor = torch.Tensor
 
@@ -91,22 +92,12 @@ class RealDataCurveResult:
     d_eff: float  # from δ(p) ~ p^(−1/d_eff) on p >= fit_from
 
 
-def _laplace(x1: Tensor, x2: Tensor, sigma: float) -> Tensor:
-    """exp(−‖x − x'‖/σ), (n1, n2)."""
-    return torch.exp(-torch.cdist(x1, x2) / sigma)
-
-
-def _gaussian(x1: Tensor, x2: Tensor, sigma: float) -> Tensor:
-    """exp(−‖x − x'‖²/(2σ²)), (n1, n2)."""
-    return torch.exp(-torch.cdist(x1, x2).square() / (2 * sigma**2))
-
-
 def _gram(kernel: str, x: Tensor, cfg: RealDataCurveConfig) -> Tensor:
     """The (n, n) Gram matrix of ``kernel`` on all the images."""
     if kernel == "laplace":
-        return _laplace(x, x, cfg.sigma)
+        return laplace_kernel(x, sigma=cfg.sigma)
     if kernel == "gaussian":
-        return _gaussian(x, x, cfg.sigma)
+        return gaussian_kernel(x, sigma=cfg.sigma)
     if kernel == "ntk":
         return fc_kernels(x, hidden_layers=cfg.ntk_hidden_layers)[1]
     raise ValueError(f"kernel must be one of {KERNELS}; got {kernel!r}")
