@@ -15,6 +15,16 @@ from pathlib import Path
 
 #: name → (``module:function``, one line on what it reproduces).
 REPRODUCTIONS: dict[str, tuple[str, str]] = {
+    "fluctuations": (
+        "deeptheory.experiments.fluctuations:reproduce",
+        "variance of the learned function over seeds ∝ 1/h, and ensemble averaging "
+        "(Geiger et al. 2020, arXiv 1901.01608)",
+    ),
+    "jamming": (
+        "deeptheory.experiments.jamming:reproduce",
+        "unsatisfied constraints N_Δ/P vs N/P on random data, quadratic hinge: the "
+        "jamming transition and the test-error cusp (Spigler et al. 2019)",
+    ),
     "teacher-student": (
         "deeptheory.experiments.teacher_student:reproduce",
         "learning-curve exponents of kernel teacher-student regression on the sphere "
