@@ -12,7 +12,8 @@
   W ~ N(0, 1)^(N×d) and σ = relu (kernel → k₁/(2d) as N → ∞) or, with
   ``features="fourier"``, φ(x) = √(2/N) cos(W x/σ_f + b), b ~ U[0, 2π) (random Fourier
   features of the Gaussian kernel of width σ_f). Ridge (or, λ = 0, minimum-norm
-  least-squares) regression on φ.
+  least-squares) regression on φ, solved in the smaller of the (N, N) primal and
+  (p, p) dual systems.
 """
 
 from __future__ import annotations
@@ -140,7 +141,10 @@ def random_features_regression(
 
     F, F_test = phi(x), phi(x_test)
     p = x.shape[0]
-    if ridge > 0:
+    if ridge > 0 and features > p:  # dual form: a = Φᵀ (Φ Φᵀ + p λ I)⁻¹ y, (p, p)
+        A = F @ F.T + p * ridge * torch.eye(p, dtype=x.dtype, device=x.device)
+        a = F.T @ torch.linalg.solve(A, y)
+    elif ridge > 0:
         A = F.T @ F + p * ridge * torch.eye(features, dtype=x.dtype, device=x.device)
         a = torch.linalg.solve(A, F.T @ y)
     else:
