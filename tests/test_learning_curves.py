@@ -68,3 +68,17 @@ def test_small_learning_curve_decreases_and_is_seeded():
     assert bool((c.errors[:, 0] < c.teacher_variance).all())
     again = learning_curve(laplace_kernel, laplace_kernel, (32, 64, 128, 256), **kw)
     assert torch.equal(c.errors, again.errors)
+
+
+def test_kernel_benchmark_smoke_run(capsys):
+    """benchmarks/kernels.py --smoke: every kernel and a small learning curve run."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "kernels.py"
+    spec = importlib.util.spec_from_file_location("bench_kernels", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--smoke"]) == 0
+    out = capsys.readouterr().out
+    assert "conv s=2, d=8" in out and "learning curve" in out
