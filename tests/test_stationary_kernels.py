@@ -143,9 +143,24 @@ def test_psd_symmetric_and_follows_dtype(kernel):
     assert torch.allclose(kernel(x, x[:5]), K[:, :5], atol=1e-12)
 
 
-def test_follows_device():
-    x = points()  # a CPU-only machine: the GPU case runs in tests/test_devices.py style
-    assert laplace_kernel(x).device == x.device
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_kernels_on_cuda_equal_cpu():
+    """Device following: the same code on CUDA (skipped on these CPU-only machines)."""
+    from deeptheory.local_kernels import conv_kernel, local_kernel
+
+    x = points(20, 6)
+    for kernel in (
+        laplace_kernel,
+        gaussian_kernel,
+        lambda x: matern_kernel(x, nu=1.5),
+        lambda x: matern_kernel(x, nu=0.8),
+        arccos_kernel,
+        lambda x: local_kernel(x, patch_size=2),
+        lambda x: conv_kernel(x, patch_size=3),
+    ):
+        on_gpu = kernel(x.cuda())
+        assert on_gpu.device.type == "cuda"
+        assert torch.allclose(on_gpu.cpu(), kernel(x), atol=1e-12)
 
 
 def test_errors_name_the_argument():
