@@ -14,10 +14,12 @@ arXiv:1905.10843; shared/science.md §5.1):
   J₀ = π − θ, J₁ = sin θ + (π − θ) cos θ, J₂ = 3 sin θ cos θ + (π − θ)(1 + 2 cos² θ);
   k_n = 2 E_w[relu(w·x)ⁿ relu(w·x')ⁿ] for w ~ N(0, I_d).
 
-Accuracy: distances come from the matmul form ‖x‖² + ‖x'‖² − 2 x·x', which cancels for
-nearby pairs (Laplace has a cusp at r = 0, so an error ε in r² would cost √ε in k); pairs
-with r² below 1e-4 (‖x‖² + ‖x'‖²) are recomputed from the differences, so every entry is
-accurate to rounding. Angles use Kahan's θ = 2 atan2(‖x̂ − x̂'‖, ‖x̂ + x̂'‖).
+Accuracy: for d ≤ 64 distances are computed from the differences (``torch.cdist``
+without the matmul form). Above, they come from the matmul form ‖x‖² + ‖x'‖² − 2 x·x',
+which cancels for nearby pairs (Laplace has a cusp at r = 0, so an error ε in r² would
+cost √ε in k); pairs with r² below 1e-4 (‖x‖² + ‖x'‖²) are then recomputed from the
+differences, so every entry is accurate to rounding either way. Angles use Kahan's
+θ = 2 atan2(‖x̂ − x̂'‖, ‖x̂ + x̂'‖).
 
 Example:
   >>> x = torch.zeros(2, 3, dtype=torch.float64); x[1, 0] = 1.0
@@ -52,6 +54,8 @@ __all__ = [
 #: Pairs with r² below this fraction of ‖x‖² + ‖x'‖² are recomputed from the differences.
 _NEAR = 1e-4
 _CHUNK = 65536
+#: Up to this input dimension distances are computed from the differences directly.
+_DIRECT_MAX_D = 64
 
 
 def _inputs(x1: Tensor, x2: Tensor | None) -> tuple[Tensor, Tensor, bool]:
@@ -79,8 +83,15 @@ def _squared_distances(x1: Tensor, x2: Tensor, symmetric: bool) -> Tensor:
 
 
 def pairwise_distances(x1: Tensor, x2: Tensor | None = None) -> Tensor:
-    """Euclidean distances ‖x1_a − x2_b‖, (n1, n2), accurate for nearby pairs too."""
+    """Euclidean distances ‖x1_a − x2_b‖, (n1, n2), accurate for nearby pairs too.
+
+    For d ≤ ``_DIRECT_MAX_D`` straight from the differences (``torch.cdist`` without the
+    matmul form: one fused pass, exactly symmetric, ~10× faster than the matmul path at
+    d = 3); above it the matmul form with nearby pairs recomputed.
+    """
     x1, x2, symmetric = _inputs(x1, x2)
+    if x1.shape[1] <= _DIRECT_MAX_D:
+        return torch.cdist(x1, x2, compute_mode="donot_use_mm_for_euclid_dist")
     return _squared_distances(x1, x2, symmetric).sqrt()
 
 
@@ -97,8 +108,7 @@ def gaussian_kernel(
 ) -> Tensor:
     """exp(−‖x − x'‖²/(2σ²)), (n1, n2)."""
     sigma = _positive("sigma", sigma)
-    x1, x2, symmetric = _inputs(x1, x2)
-    return torch.exp(-_squared_distances(x1, x2, symmetric) / (2 * sigma**2))
+    return torch.exp(-pairwise_distances(x1, x2).square() / (2 * sigma**2))
 
 
 def matern_kernel(

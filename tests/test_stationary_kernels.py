@@ -105,6 +105,15 @@ def test_arccos_closed_form_values():
     )
 
 
+def test_matmul_path_for_large_d_agrees_with_the_differences():
+    """d = 100 > 64 takes the matmul path: nearby pairs recomputed, exact zeros."""
+    x = points(30, 100)
+    y = torch.cat([x[:10] + 1e-9, points(5, 100, seed=4)])
+    want = torch.cdist(x, y, compute_mode="donot_use_mm_for_euclid_dist")
+    assert torch.allclose(pairwise_distances(x, y), want, rtol=1e-12, atol=1e-20)
+    assert torch.equal(pairwise_distances(x).diagonal(), torch.zeros(30).double())
+
+
 def test_nearby_pairs_are_accurate():
     """A pair at distance ~1e-9 from large points: distance and angle to rounding
     against 50-digit mpmath (the matmul form alone would be off by ~1e-8 in r)."""
