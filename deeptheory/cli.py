@@ -108,7 +108,7 @@ def _course(args: argparse.Namespace) -> int:
         return _course_grade(args, root)
     from deeptheory.course.check import check
 
-    problems, report = check(root)
+    problems, report = check(root, only=args.homeworks or None)
     print("\n".join(report))
     for problem in problems:
         print(f"FAILED: {problem}")
@@ -245,6 +245,13 @@ def build_parser() -> argparse.ArgumentParser:
     ]:
         sub_action = actions.add_parser(action, help=text, description=text)
         sub_action.add_argument("--root", default=".", help=root_help)
+        if action == "check":
+            sub_action.add_argument(
+                "homeworks",
+                nargs="*",
+                metavar="HOMEWORK",
+                help="check only these (e.g. hw1_ntk); default: every homework",
+            )
     grading = actions.add_parser(
         "grade",
         help="autograde a folder of student notebooks",

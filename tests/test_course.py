@@ -1,9 +1,12 @@
 """The course pipeline, run as an instructor would: `deeptheory course build|check`."""
 
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,14 +52,29 @@ def test_exercises_are_fresh_and_reproducible(tmp_path):
         assert "BEGIN SOLUTION" not in text and "raise NotImplementedError()" in text
 
 
-def test_the_gate_passes_on_the_committed_homework():
-    result = course("check")
+HOMEWORKS = sorted(p.parent.name for p in (ROOT / "solutions").glob("*/mutants.py"))
+
+
+@pytest.mark.parametrize("name", HOMEWORKS)
+def test_the_gate_passes_on_the_committed_homework(name):
+    """One homework per run (each grades its solution, blank and every mutant)."""
+    from deeptheory.course.check import load_mutants
+
+    result = course("check", name)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    assert "hw1_ntk: solution 14/14" in out
-    assert "hw1_ntk: blank exercise 0/14" in out
-    assert out.count("hw1_ntk: mutant") == 14 and "no hidden test" not in out
-    assert "course check: passed" in out
+    points = re.search(rf"{name}: solution (\d+)/(\d+)", out)
+    assert points and points[1] == points[2], out
+    assert f"{name}: blank exercise 0/{points[2]}" in out
+    mutants = load_mutants(ROOT / "solutions" / name / "mutants.py")
+    assert out.count(f"{name}: mutant") == len(mutants) >= 6, out
+    assert "no hidden test" not in out and "course check: passed" in out
+
+
+def test_the_gate_refuses_an_unknown_homework():
+    result = course("check", "hw99_nothing")
+    assert result.returncode == 1
+    assert "no such homework: hw99_nothing" in result.stdout
 
 
 def test_the_gate_fails_on_a_stale_exercise_and_a_harmless_mutant(tmp_path):
@@ -72,7 +90,7 @@ def test_the_gate_fails_on_a_stale_exercise_and_a_harmless_mutant(tmp_path):
         "    'gone': ('autograd_ntk', 'text that is not in the solution', ''),\n"
         "}\n"
     )
-    result = course("check", "--root", str(tmp_path))
+    result = course("check", "hw1_ntk", "--root", str(tmp_path))
     assert result.returncode == 1, result.stdout + result.stderr
     assert "hw1_ntk.ipynb is stale" in result.stdout
     assert "mutant 'not a mistake' loses no points in a hidden test" in result.stdout

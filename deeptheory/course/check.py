@@ -167,10 +167,17 @@ def check_homework(
     return problems, report
 
 
-def check(root: Path) -> tuple[list[str], list[str]]:
-    """The gate for every homework in ``root/solutions``: ``(problems, report)``."""
+def check(root: Path, *, only: list[str] | None = None) -> tuple[list[str], list[str]]:
+    """The gate for every homework in ``root/solutions`` (or those in ``only``):
+    ``(problems, report)``."""
+    known = homeworks(root / "solutions")
+    unknown = sorted(set(only or ()) - set(known))
+    if unknown:
+        return [
+            f"no such homework: {', '.join(unknown)} (known: {', '.join(known)})"
+        ], []
     problems, report = [], []
-    for name in homeworks(root / "solutions"):
+    for name in only or known:
         found, lines = check_homework(name, root)
         problems += found
         report += lines
