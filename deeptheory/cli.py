@@ -2,8 +2,8 @@
 
     deeptheory --help
     deeptheory ntk-convergence [--quick] [--out FIGURE]
-    deeptheory reproduce lazy-feature | time-scales | stripe-compression [--quick]
-    deeptheory course build | check | grade HOMEWORK SUBMISSIONS [--out DIR]
+    deeptheory reproduce NAME [--quick]      (NAME: see deeptheory.experiments.REPRODUCTIONS)
+    deeptheory course build | check [HOMEWORK ...] | grade HOMEWORK SUBMISSIONS [--out DIR]
 
 Subcommands import their experiment lazily, so ``--help`` stays fast.
 """
