@@ -154,7 +154,7 @@ def plot_locality(result: LocalityResult, path: str | Path) -> Path:
         ax.set_title(f"{teacher} GRF teacher (t = {PATCH}), inputs in [0, 1]^d")
     fig.suptitle(
         f"Local / convolutional students (s = {PATCH}) reach β ≈ 1/s for any d; "
-        "fully connected ≈ 1/d"
+        "fully connected students far slower (theory 1/d)"
     )
     return save_figure(fig, path)
 
