@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["DTYPES", "PlainDataError", "decode", "encode"]
+__all__ = ["DTYPES", "PlainDataError", "decode", "encode", "mirror"]
 
 #: dtypes that cross the boundary: name → (numpy dtype, torch dtype)
 DTYPES = {
@@ -252,3 +252,54 @@ def _dec_array(d: dict[str, Any], kind: str, path: str) -> Any:
         raise PlainDataError(f"{path}: {len(raw)} bytes do not fill shape {shape}")
     array = np.frombuffer(raw, dtype=dtype).reshape(shape).astype(DTYPES[name][0])
     return torch.from_numpy(array) if kind == "tensor" else array
+
+
+def mirror(original: Any, after: Any) -> None:
+    """Make ``original`` equal to ``after`` in place, where it can be changed in place:
+    tensors and arrays (values, or shape and dtype), generators (state), dicts and lists
+    (items), recursively, also inside tuples.
+
+    A student's function runs on decoded copies of its arguments in the kernel; the
+    grader mirrors what the call did to them onto its own arguments (:func:`decode` of
+    the arguments after the call), so that a test sees a consumed random stream, or an
+    input the function wrote into, as it would in one process.
+    """
+    if isinstance(original, torch.Tensor) and isinstance(after, torch.Tensor):
+        with torch.no_grad():
+            if original.shape == after.shape and original.dtype == after.dtype:
+                original.copy_(after.to(original.device))
+            else:
+                original.data = after.to(original.device)
+    elif isinstance(original, np.ndarray) and isinstance(after, np.ndarray):
+        if original.shape == after.shape and original.dtype == after.dtype:
+            original[...] = after
+    elif isinstance(original, torch.Generator) and isinstance(after, torch.Generator):
+        original.set_state(after.get_state())
+    elif isinstance(original, dict) and isinstance(after, dict):
+        for key in [k for k in original if k not in after]:
+            del original[key]
+        for key, value in after.items():
+            if key in original and _same_kind(original[key], value):
+                mirror(original[key], value)
+            else:
+                original[key] = value
+    elif isinstance(original, list) and isinstance(after, list):
+        if len(original) != len(after):
+            original[:] = after
+            return
+        for index, value in enumerate(after):
+            if _same_kind(original[index], value):
+                mirror(original[index], value)
+            else:
+                original[index] = value
+    elif isinstance(original, tuple) and isinstance(after, (tuple, list)):
+        for old, new in zip(original, after, strict=False):
+            if _same_kind(old, new):
+                mirror(old, new)
+
+
+_MUTABLE = (torch.Tensor, np.ndarray, torch.Generator, dict, list, tuple)
+
+
+def _same_kind(a: Any, b: Any) -> bool:
+    return any(isinstance(a, t) and isinstance(b, t) for t in _MUTABLE)

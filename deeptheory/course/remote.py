@@ -26,6 +26,7 @@ import os
 import queue
 import re
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -37,6 +38,7 @@ from typing import Any
 
 from deeptheory.course import limits as _limits
 from deeptheory.course import plain
+from deeptheory.course.sandbox import Sandbox
 
 __all__ = [
     "Execution",
@@ -84,10 +86,31 @@ def __deeptheory_call__(name, payload, forbid):
             raise ResultNotGradable(
                 f"{{name}} returned something that cannot be graded: {{error}}"
             ) from None
-        reply = {{"value": encoded, "used": sorted(watch.used), "unhooked": watch.unhooked}}
+        try:
+            after = plain.encode((args, kwargs))
+        except plain.PlainDataError as error:
+            raise ResultNotGradable(
+                f"{{name}} changed its arguments into something that cannot be graded: {{error}}"
+            ) from None
+        reply = {{
+            "value": encoded,
+            "after": after,
+            "used": sorted(watch.used),
+            "unhooked": watch.unhooked,
+        }}
     except Exception as error:
         reply = {{"raised": [type(error).__name__, str(error)[:2000]]}}
     display({{{MIME!r}: json.dumps(reply)}}, raw=True)
+
+
+def __deeptheory_kinds__(names):
+    import json
+    from IPython import get_ipython
+    from IPython.display import display
+
+    space = get_ipython().user_ns
+    kinds = {{n: ("function" if callable(space[n]) else "value") for n in names if n in space}}
+    display({{{MIME!r}: json.dumps({{"kinds": kinds}})}}, raw=True)
 """
 
 
@@ -157,6 +180,10 @@ class StudentKernel:
         dropped and the execution is marked ``truncated``.
       env: extra environment variables for the kernel.
       grace: seconds a timed-out execution has to stop after the interrupt.
+      sandbox: run the kernel in this bubblewrap sandbox (its scratch must be ``cwd``);
+        the kernel then talks through unix sockets in ``cwd`` and is interrupted by a
+        message (a signal would reach bwrap, not the kernel).
+      user: user id to run the kernel as (needs root; ``cwd`` is given to that user).
     """
 
     def __init__(
@@ -171,8 +198,11 @@ class StudentKernel:
         env: dict[str, str] | None = None,
         grace: float = 5.0,
         startup_timeout: float = 60.0,
+        sandbox: Sandbox | None = None,
+        user: int | None = None,
     ) -> None:
         self.cwd = Path(cwd)
+        self.sandbox, self.user = sandbox, user
         self.limits = dict(
             memory=memory, cpu=cpu, processes=processes, file_size=file_size
         )
@@ -203,17 +233,40 @@ class StudentKernel:
         folder.mkdir()
         argv = _limits.command(
             [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            user=self.user,
+            orphan=self.sandbox is not None,
             **self.limits,
         )
-        spec = {"argv": argv, "display_name": "student", "language": "python"}
+        spec: dict[str, Any] = {"display_name": "student", "language": "python"}
+        if self.sandbox is not None:
+            argv = self.sandbox.wrap(argv)
+            spec["interrupt_mode"] = "message"
+        spec["argv"] = argv
         (folder / "kernel.json").write_text(json.dumps(spec))
         specs = KernelSpecManager(kernel_dirs=[self._specs.name])
         self._km = KernelManager(
             kernel_name="deeptheory-student", kernel_spec_manager=specs
         )
+        if self.user is not None:
+            os.chown(self.cwd, self.user, self.user)
+            os.chmod(self.cwd, 0o700)
+        if self.sandbox is not None:  # unix sockets in the scratch directory
+            self._km.transport = "ipc"
+            self._km.ip = str(self.cwd / "kernel")
+        self._km.connection_file = str(self.cwd / "connection.json")
+        self._km.write_connection_file()
+        if self.user is not None:
+            os.chown(self._km.connection_file, self.user, self.user)
         env = _kernel_environment(self.cwd)
         env.update(self.env)
-        self._km.start_kernel(cwd=str(self.cwd), env=env)
+        # the kernel's own stdout and stderr (not its cells' output, which comes as
+        # messages) go nowhere: student code could fill a log with them
+        self._km.start_kernel(
+            cwd=str(self.cwd),
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self._kc = self._km.client()
         self._kc.start_channels()
         try:
@@ -251,6 +304,11 @@ class StudentKernel:
     @property
     def pid(self) -> int | None:
         return getattr(self._km.provisioner, "pid", None) if self._km else None
+
+    def processes(self) -> set[int]:
+        """The kernel's process and every process below it (children, and orphans that
+        the sandbox's first process adopted)."""
+        return _descendants(self.pid) if self.pid else set()
 
     # -- execution --------------------------------------------------------------------
 
@@ -325,6 +383,7 @@ class StudentKernel:
             if "raised" in reply:
                 raise student_error(*reply["raised"])
             value = plain.decode(reply["value"])
+            after_args, after_kwargs = plain.decode(reply["after"])
             used, unhooked = list(reply["used"]), bool(reply["unhooked"])
         except StudentError:
             raise
@@ -332,7 +391,30 @@ class StudentKernel:
             raise student_error(
                 "Error", f"{name}: its result cannot be graded ({error})"
             ) from None
+        # what the call did to its arguments (a consumed generator, an input written
+        # into) happens to the caller's arguments too, as in one process
+        plain.mirror(list(args), list(after_args))
+        plain.mirror(dict(kwargs or {}), after_kwargs)
         return value, [str(u) for u in used], unhooked
+
+    def kinds(self, names: Sequence[str], *, timeout: float = 30.0) -> dict[str, str]:
+        """Which of ``names`` the kernel's namespace defines: name → ``"function"``
+        (callable) or ``"value"``; undefined names are left out."""
+        run = self.execute(
+            f"__deeptheory_kinds__({[str(n) for n in names]!r})", timeout=timeout
+        )
+        for output in reversed(run.outputs):
+            if output["output_type"] == "display_data" and MIME in output["data"]:
+                try:
+                    kinds = json.loads(output["data"][MIME])["kinds"]
+                    return {
+                        str(k): str(v)
+                        for k, v in kinds.items()
+                        if k in names and v in ("function", "value")
+                    }
+                except (ValueError, KeyError, TypeError, AttributeError):
+                    break
+        return {}
 
     def function(self, name: str, *, timeout: float = 60.0) -> RemoteFunction:
         return RemoteFunction(self, name, timeout=timeout)
@@ -349,7 +431,15 @@ class RemoteFunction:
     wrapped by a hidden test) it asks the kernel which of the check's forbidden
     functions the call reached, and reports them to the check."""
 
-    def __init__(self, kernel: StudentKernel, name: str, *, timeout: float) -> None:
+    def __init__(
+        self,
+        kernel: StudentKernel,
+        name: str,
+        *,
+        timeout: float | Callable[[], float],
+    ) -> None:
+        """``timeout``: seconds per call, or a function giving them at each call (the
+        time left of a test cell's budget)."""
         self.kernel, self.name, self.timeout = kernel, name, timeout
         self.__name__ = self.__qualname__ = name
 
@@ -360,8 +450,11 @@ class RemoteFunction:
         *,
         forbid: Sequence[types.ModuleType | Callable[..., Any]] = (),
     ) -> tuple[Any, list[str], bool]:
+        timeout = self.timeout() if callable(self.timeout) else self.timeout
+        if timeout <= 0:
+            raise CallTimeout(f"{self.name}: no time left in this cell")
         return self.kernel.call(
-            self.name, args, kwargs, timeout=self.timeout, forbid=_names(forbid)
+            self.name, args, kwargs, timeout=timeout, forbid=_names(forbid)
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -425,6 +518,27 @@ def _drain(kc: Any) -> None:
             return
 
 
+def _descendants(root: int) -> set[int]:
+    """``root`` and the processes below it, from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # pid (comm) state ppid ...: comm may hold spaces and parentheses
+        fields = stat[stat.rfind(")") + 2 :].split()
+        parents[int(entry.name)] = int(fields[1])
+    found, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, ppid in parents.items():
+            if ppid == parent and pid not in found:
+                found.add(pid)
+                frontier.append(pid)
+    return found if root in parents else set()
+
+
 def _kernel_environment(cwd: Path) -> dict[str, str]:
     """A small environment: nothing of the grader's but what Python needs; HOME and the
     caches inside the scratch directory; one thread; no widget cache."""
@@ -434,6 +548,8 @@ def _kernel_environment(cwd: Path) -> dict[str, str]:
         HOME=str(cwd),
         TMPDIR=str(cwd),
         IPYTHONDIR=str(cwd / ".ipython"),
+        JUPYTER_RUNTIME_DIR=str(cwd / ".runtime"),
+        JUPYTER_DATA_DIR=str(cwd / ".jupyter"),
         MPLCONFIGDIR=str(cwd / ".matplotlib"),
         MPLBACKEND="Agg",
         OMP_NUM_THREADS="1",

@@ -129,11 +129,13 @@ def autograd_ntk(model, params, x1, x2):
 
 # %% nbgrader={"grade": true, "grade_id": "autograd_ntk_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """A linear model f(x) = w·x has Θ(x, x') = x·x'."""
+# no hidden layer, no bias and σ_w = √d: the FCNet f(x) = w·x (w = params["w0"][0])
+_linear = FCNet(3, width=1, hidden_layers=0, bias_std=0.0, weight_std=math.sqrt(3))
 _g = torch.Generator().manual_seed(3)
-_w = {"w": torch.randn(3, dtype=torch.float64, generator=_g)}
+_w = _linear.init(generator=_g)
 _x1 = torch.randn(4, 3, dtype=torch.float64, generator=_g)
 _x2 = torch.randn(2, 3, dtype=torch.float64, generator=_g)
-_theta = autograd_ntk(lambda p, x: x @ p["w"], _w, _x1, _x2)
+_theta = autograd_ntk(_linear, _w, _x1, _x2)
 assert _theta.shape == (4, 2), f"expected shape (4, 2), got {tuple(_theta.shape)}"
 assert torch.allclose(_theta, _x1 @ _x2.T), "for f(x) = w·x the NTK is x·x'"
 
