@@ -130,7 +130,9 @@ def autograd_ntk(model, params, x1, x2):
 # %% nbgrader={"grade": true, "grade_id": "autograd_ntk_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """A linear model f(x) = w·x has Θ(x, x') = x·x'."""
 # no hidden layer, no bias and σ_w = √d: the FCNet f(x) = w·x (w = params["w0"][0])
-_linear = FCNet(3, width=1, hidden_layers=0, bias_std=0.0, weight_std=math.sqrt(3))
+_linear = FCNet(
+    input_dim=3, width=1, hidden_layers=0, bias_std=0.0, weight_std=math.sqrt(3)
+)
 _g = torch.Generator().manual_seed(3)
 _w = _linear.init(generator=_g)
 _x1 = torch.randn(4, 3, dtype=torch.float64, generator=_g)
