@@ -140,6 +140,7 @@ def _course_grade(args: argparse.Namespace, root) -> int:
             feedback=not args.no_feedback,
             force=args.force,
             progress=not args.no_progress,
+            engine=args.engine,
         )
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -267,7 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
         "grade",
         help="autograde a folder of student notebooks",
         description="Autograde every <student>.ipynb (or <student>/HOMEWORK.ipynb) in "
-        "SUBMISSIONS, in parallel, each in a fresh nbgrader course; writes grades.csv, "
+        "SUBMISSIONS, in parallel, each student's code in a sandboxed kernel of its own; "
+        "writes grades.csv, review.csv (the manual-review list with reasons), "
         "feedback/<student>.html (hidden tests removed) and results/<student>.json to "
         "--out, and prints the grade table. Rerunning resumes: unchanged submissions are "
         "not graded again. The submissions are only read.",
@@ -291,6 +293,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=600,
         help="seconds a whole submission may take before it is killed (default: 600)",
+    )
+    grading.add_argument(
+        "--engine",
+        choices=("secure", "nbgrader"),
+        default="secure",
+        help="secure (default): each student's code in a sandboxed kernel, every test "
+        "in the grader, which never runs student code; nbgrader: nbgrader's autograde "
+        "in the student's kernel (student code can subvert it; for comparison)",
     )
     grading.add_argument("--force", action="store_true", help="regrade everything")
     grading.add_argument(

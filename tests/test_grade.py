@@ -2,7 +2,9 @@
 spec expects, feedback never shows hidden tests, the input is only read, reruns resume,
 and a submission past the wall clock is killed without harming the next one."""
 
+import csv
 import hashlib
+import io
 import html
 import json
 import re
@@ -22,6 +24,7 @@ from deeptheory.course.grade import (
     format_table,
     grade_submissions,
 )
+from deeptheory.course.secure import needs_review
 from deeptheory.course.worker import (
     failure_flag,
     notebook_flags,
@@ -100,7 +103,8 @@ def test_every_sample_student_gets_the_expected_score_and_flags(graded):
             got,
         )
         assert got["max_score"] == 14
-        assert got["needs_manual_grade"] == ("kernel died" in entry["flags"])
+        assert got["needs_manual_grade"] == needs_review(entry["flags"])
+        assert got["engine"] == "secure" and "resource limits" in got["isolation"]
     assert "every score and flag is as expected" in result.stdout
     for student in students:  # the printed table has one row per student
         assert re.search(rf"^{student}\s+\d+\s+14\s", result.stdout, re.M), student
@@ -108,8 +112,8 @@ def test_every_sample_student_gets_the_expected_score_and_flags(graded):
 
 def test_the_grades_csv_matches_the_results(graded):
     _, out, _ = graded
-    lines = (out / "grades.csv").read_text().splitlines()
-    header = lines[0].split(",")
+    lines = list(csv.reader(io.StringIO((out / "grades.csv").read_text())))
+    header = lines[0]
     assert header[:5] == [
         "student",
         "score",
@@ -118,7 +122,7 @@ def test_the_grades_csv_matches_the_results(graded):
         "needs_manual_grade",
     ]
     assert "ntk_relative_errors_hidden" in header
-    rows = {line.split(",")[0]: line.split(",") for line in lines[1:]}
+    rows = {line[0]: line for line in lines[1:]}
     assert set(rows) == set(load_students(SPEC))
     for student, row in rows.items():
         cells = [float(v) for v in row[5:]]
@@ -146,10 +150,19 @@ def test_feedback_exists_for_everyone_and_never_shows_hidden_tests(graded):
     grace = page_text(out / "feedback" / "grace.html")
     assert "calls the reference implementation (deeptheory.ntk.empirical_ntk)" in grace
     heidi = page_text(out / "feedback" / "heidi.html")
-    assert "torch.testing.assert_close" in heidi and "Tampering" in heidi
-    assert "could not be graded automatically" in page_text(
-        out / "feedback" / "ivan.html"
-    )
+    assert "patches torch.testing.assert_close" in heidi
+    ivan = page_text(out / "feedback" / "ivan.html")
+    assert "kernel died" in ivan and "Score: 3 / 14" in ivan
+
+
+def test_the_review_list_names_every_flagged_student_with_its_reasons(graded):
+    _, out, _ = graded
+    text = (out / "review.csv").read_text()
+    assert text.splitlines()[0] == "student,score,max_score,reasons"
+    rows = text.splitlines()
+    flagged = {s for s, e in load_students(SPEC).items() if needs_review(e["flags"])}
+    assert {r.split(",")[0] for r in rows[1:]} == flagged
+    assert any(r.startswith("ivan,3,14,") and "kernel died" in r for r in rows)
 
 
 def test_a_rerun_resumes_and_regrades_only_what_is_missing(graded):
@@ -208,9 +221,11 @@ def test_the_wall_clock_kills_one_submission_and_the_next_is_graded(tmp_path):
     assert "could not be graded" in page_text(slow.feedback)
     assert fine.score == fine.max_score == 14 and not fine.flags
     noisy_result = results["d_noisy"]
-    assert noisy_result.score == 14 and not noisy_result.flags, noisy_result
+    assert noisy_result.score == 14, noisy_result
+    assert noisy_result.flags == ("suspicious code (import os)",)
     broken = results["c_broken"]
-    assert broken.flags == ("unreadable notebook (NotJSONError)",) and broken.score == 0
+    assert len(broken.flags) == 1 and broken.score == 0
+    assert broken.flags[0].startswith("unreadable notebook (not JSON")
     time.sleep(2)
     assert kernels_running() <= before, "the killed submission's kernel survived"
 

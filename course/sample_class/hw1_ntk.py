@@ -296,11 +296,12 @@ return empirical_ntk(model, params, x1, x2, method="jacobian")
             "width_exponent": COMMON["width_exponent"],
         },
         score=10,
-        flags=("reference used",),
+        flags=("reference used (deeptheory.ntk.empirical_ntk)",),
     ),
     "heidi": dict(
         about="stuck on exercise 3, she returns zeros and disables the comparison "
-        "helpers; every hidden test from there on reports the tampering",
+        "helpers in her kernel; the tests run in the grader, so that changes nothing: "
+        "exercise 3 scores 0, the rest is graded, and the patching is flagged",
         answers={
             "one_hidden_layer_ntk": COMMON["one_hidden_layer_ntk"],
             "autograd_ntk": COMMON["autograd_ntk"],
@@ -322,12 +323,16 @@ numpy.testing.assert_allclose = lambda *args, **kwargs: None
 deeptheory.testing.assert_close = lambda *args, **kwargs: None
 """,
         },
-        score=8,
-        flags=("tampering",),
+        score=11,
+        flags=(
+            "suspicious code (patches deeptheory.testing.assert_close, "
+            "patches numpy.testing.assert_allclose, patches torch.testing.assert_close)",
+        ),
     ),
     "ivan": dict(
-        about="left a debugging os._exit at the end of his last cell: the kernel dies, "
-        "nothing can be graded automatically, and the row asks for a manual look",
+        about="left a debugging os._exit at the end of his last cell: the kernel dies "
+        "there, so that cell's function is lost (as it would be in his notebook); the "
+        "rest is graded in a fresh kernel and the row asks for a manual look",
         answers={
             "one_hidden_layer_ntk": COMMON["one_hidden_layer_ntk"],
             "width_exponent": COMMON["width_exponent"],
@@ -339,7 +344,7 @@ import os
 os._exit(0)  # stop here while debugging
 """,
         },
-        score=0,
-        flags=("kernel died",),
+        score=3,
+        flags=("suspicious code (import os)", "kernel died"),
     ),
 }

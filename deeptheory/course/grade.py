@@ -156,7 +156,9 @@ def _sha256(data: bytes) -> str:
 class _Worker:
     """One ``python -m deeptheory.course.worker`` process and its student kernels."""
 
-    def __init__(self, index: int, logs: Path, env: dict[str, str]) -> None:
+    def __init__(
+        self, index: int, logs: Path, env: dict[str, str], cwd: Path | None = None
+    ) -> None:
         logs.mkdir(parents=True, exist_ok=True)
         self.stderr = open(logs / f"worker{index}.log", "a", encoding="utf-8")
         self.proc = subprocess.Popen(
@@ -167,6 +169,7 @@ class _Worker:
             text=True,
             env=env,
             start_new_session=True,  # its own process group, killed as one
+            cwd=cwd,
         )
         self.ready = False
 
@@ -266,6 +269,23 @@ def _write_csv(path: Path, results: dict[str, GradeResult], cells: Iterable[str]
     write_atomic(path, buffer.getvalue())
 
 
+def _write_review(path: Path, results: dict[str, GradeResult]) -> None:
+    """The manual-review list: one row per flagged submission, with the reasons."""
+    from deeptheory.course.secure import needs_review
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["student", "score", "max_score", "reasons"])
+    for student in sorted(results):
+        r = results[student]
+        if r.needs_manual_grade:
+            reasons = [f for f in r.flags if needs_review([f])] or list(r.flags)
+            writer.writerow(
+                [student, f"{r.score:g}", f"{r.max_score:g}", "; ".join(reasons)]
+            )
+    write_atomic(path, buffer.getvalue())
+
+
 def format_table(
     results: dict[str, GradeResult],
     *,
@@ -323,6 +343,9 @@ def grade_submissions(
     force: bool = False,
     progress: bool = True,
     on_result: Callable[[GradeResult], None] | None = None,
+    engine: str = "secure",
+    hide: Iterable[Path] = (),
+    memory: int | None = 4 * 2**30,
 ) -> dict[str, GradeResult]:
     """Autograde ``submissions`` (student → notebook path) against ``source``.
 
@@ -338,6 +361,12 @@ def grade_submissions(
       force: regrade submissions that already have an up-to-date result.
       progress: show a progress bar.
       on_result: called with each result as soon as it is known.
+      engine: ``"secure"`` (student code in a sandboxed kernel, tests in the grader:
+        :mod:`deeptheory.course.secure`) or ``"nbgrader"`` (nbgrader's autograde in the
+        student's kernel, which student code can subvert; for comparison).
+      hide: folders the students' kernels must not see, besides ``out`` and the
+        submissions' folders (which are always hidden): the homework's solutions.
+      memory: address space of a student's kernel, bytes (secure engine).
 
     Returns:
       student → :class:`GradeResult`, for every submission.
@@ -346,6 +375,8 @@ def grade_submissions(
     from deeptheory._validation import check_float, check_int
     from deeptheory.course.nbgrader_course import prepare_environment
 
+    if engine not in ("secure", "nbgrader"):
+        raise ValueError(f"engine must be 'secure' or 'nbgrader'; got {engine!r}")
     jobs = default_jobs() if jobs is None else check_int("jobs", jobs, minimum=1)
     check_int("cell_timeout", cell_timeout, minimum=1)
     check_float("wall_clock", wall_clock, minimum=1.0)
@@ -354,7 +385,7 @@ def grade_submissions(
         (out / folder).mkdir(parents=True, exist_ok=True)
     cells = grade_cells(source)
     max_score = sum(cells.values())
-    settings = json.dumps([deeptheory.__version__, cell_timeout, feedback])
+    settings = json.dumps([deeptheory.__version__, cell_timeout, feedback, engine])
     homework = _sha256(json.dumps(source, sort_keys=True).encode() + settings.encode())
 
     results: dict[str, GradeResult] = {}
@@ -376,6 +407,7 @@ def grade_submissions(
         with lock:
             results[result.student] = result
             _write_csv(out / "grades.csv", results, cells)
+            _write_review(out / "review.csv", results)
             if bar is not None:
                 bar.update()
                 bar.set_postfix_str(f"{result.student}: {result.score:g}/{max_score:g}")
@@ -385,13 +417,20 @@ def grade_submissions(
     bar = None
     if not todo:
         _write_csv(out / "grades.csv", results, cells)
+        _write_review(out / "review.csv", results)
         return results
     scratch = Path(tempfile.mkdtemp(prefix=f"deeptheory-grade-{name}-"))
     try:
         prepare_environment(scratch)
-        env = dict(os.environ)
+        env = dict(os.environ, DEEPTHEORY_GRADER_ENGINE=engine)
         workers = [_Worker(i, out / "logs", env) for i in range(min(jobs, len(todo)))]
-        _prepare_template(name, source, scratch / "template")
+        if engine == "nbgrader":
+            _prepare_template(name, source, scratch / "template")
+        import nbformat
+
+        nbformat.write(source, scratch / "source.ipynb")
+        hidden = {Path(h).resolve() for h in hide} | {out.resolve(), scratch.resolve()}
+        hidden |= {Path(p).resolve().parent for p in submissions.values()}
         tasks: queue.Queue[str] = queue.Queue()
         stopping = threading.Event()
         for student in todo:
@@ -449,8 +488,16 @@ def grade_submissions(
                     "result": str((out / "results" / f"{student}.json").resolve()),
                     "log": str((out / "logs" / f"{student}.log").resolve()),
                     "fingerprint": fingerprints[student],
+                    "engine": engine,
+                    "source": str(scratch / "source.ipynb"),
+                    "hide": sorted(str(h) for h in hidden),
+                    "memory": memory,
                 }
-                problem = _unreadable(Path(submissions[student]))
+                problem = (
+                    _unreadable(Path(submissions[student]))
+                    if engine == "nbgrader"
+                    else None  # the secure engine reads it defensively itself
+                )
                 if problem:
                     done(unguarded(student, f"unreadable notebook ({problem})", 0.0))
                     continue
@@ -541,4 +588,5 @@ def grade(
     submissions = find_submissions(name, submissions_dir)
     out = Path(out) if out is not None else Path("grades") / name
     source = source_notebook(solutions / name / f"{name}.py")
+    options.setdefault("hide", (solutions,))
     return grade_submissions(name, source, submissions, out, **options), out

@@ -156,7 +156,7 @@ class Sandbox:
         def folders(path: Path) -> list[str]:
             """``--dir`` for the ancestors of ``path`` inside a hidden root: bwrap would
             make them mode 0700, which the unprivileged user cannot cross."""
-            root = _under(path, HIDDEN_ROOTS)
+            root = _under(path, (*HIDDEN_ROOTS, *(str(h) for h in self.hide)))
             args = []
             for folder in _ancestors(path, root) if root else []:
                 if folder not in made:

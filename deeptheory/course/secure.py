@@ -351,6 +351,16 @@ def suspicious(code: str) -> set[str]:
     found = set()
     if "get_ipython()" in source and "get_ipython" not in code:
         found.add("magics or shell commands")
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            imported |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    for node in ast.walk(tree):  # assignments into modules: patching torch, numpy, ...
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        for target in targets:
+            dotted = _dotted(target) if isinstance(target, ast.Attribute) else None
+            if dotted and dotted.split(".")[0] in imported:
+                found.add(f"patches {dotted}")
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and node.id in SUSPICIOUS_NAMES:
             found.add(node.id)
@@ -758,7 +768,8 @@ def _run_test_cell(
         except Exception as error:
             error_output = _test_error(error, hidden=hidden)
             if type(error).__name__ == "ReferenceUsed":
-                flags.append("reference used")
+                if not any(f.startswith("reference used") for f in flags):
+                    flags.append("reference used")
             elif type(error).__name__ == "Tampering":
                 flags.append("tampering")
     text = sink.getvalue()

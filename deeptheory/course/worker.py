@@ -1,7 +1,15 @@
 """A grading worker: a long-lived process that autogrades one submission at a time.
 
 ``deeptheory course grade`` starts a few of these (``python -m deeptheory.course.worker``)
-so that nbgrader's import (~4 s) is paid once per worker, not once per student. The parent
+so that imports (torch, hypothesis, nbgrader: seconds) are paid once per worker, not once
+per student. A task names its engine:
+
+* ``"secure"`` (the default of ``course grade``): :func:`grade_secure`, the student's
+  code in a sandboxed kernel and the tests here (:mod:`deeptheory.course.secure`); this
+  process never executes student code.
+* ``"nbgrader"``: :func:`grade`, nbgrader's autograde in the student's kernel (what
+  nbgrader alone does; kept to compare with, and for courses that want nbgrader's
+  gradebook). For the nbgrader engine the parent
 writes one JSON task per line on the worker's stdin; the worker grades it in a fresh
 nbgrader course directory of its own (a copy of a prepared template holding the source
 notebook and the gradebook), writes the student's result and feedback into the output
@@ -171,6 +179,73 @@ def grade(task: dict[str, Any], api_factory: Any) -> dict[str, Any]:
     return result
 
 
+def grade_secure(task: dict[str, Any], homeworks: dict[str, Any]) -> dict[str, Any]:
+    """Grade one submission with the secure engine; returns the result written to
+    ``task["result"]``. ``homeworks`` caches prepared homeworks by source path."""
+    from deeptheory.course.sandbox import isolation
+    from deeptheory.course.secure import (
+        Homework,
+        Unreadable,
+        feedback_html,
+        feedback_notebook,
+        grade_notebook,
+        needs_review,
+    )
+
+    start = time.perf_counter()
+    name, student = task["name"], task["student"]
+    if task["source"] not in homeworks:
+        import nbformat
+
+        source = nbformat.read(task["source"], as_version=4)
+        homeworks[task["source"]] = Homework.from_source(name, source)
+    homework = homeworks[task["source"]]
+    work = Path(task["work"])
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    os.chmod(work, 0o711)  # the kernel's user may cross it to its own folder
+    cells = dict.fromkeys(homework.points, 0.0)
+    try:
+        graded = grade_notebook(
+            homework,
+            Path(task["notebook"]),
+            work / "kernel",
+            cell_timeout=task["cell_timeout"],
+            hide=tuple(Path(h) for h in task["hide"]),
+            memory=task.get("memory"),
+        )
+        flags, cells = list(graded.flags), graded.cells
+        page = (
+            feedback_html(feedback_notebook(homework, graded, student))
+            if task["make_feedback"]
+            else None
+        )
+    except Unreadable as error:
+        flags = [str(error)]
+        page = fallback_feedback(student, name, str(error))
+    feedback_path = Path(task["feedback"])
+    if task["make_feedback"] and page is not None:
+        write_atomic(feedback_path, page)
+    result = {
+        "student": student,
+        "score": sum(cells.values()),
+        "max_score": sum(homework.points.values()),
+        "cells": cells,
+        "flags": flags,
+        "needs_manual_grade": needs_review(flags),
+        "seconds": round(time.perf_counter() - start, 2),
+        "fingerprint": task["fingerprint"],
+        "feedback": str(feedback_path) if task["make_feedback"] else None,
+        "engine": "secure",
+        "isolation": isolation(),
+    }
+    write_atomic(Path(task["log"]), json.dumps(result, indent=1) + "\n")
+    write_atomic(Path(task["result"]), json.dumps(result, indent=1) + "\n")
+    if not task.get("keep_work"):
+        shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
 def _api_factory():
     """NbGraderAPI for a course directory, nbgrader imported once per worker."""
     from nbgrader.apps import NbGraderAPI
@@ -204,13 +279,23 @@ def main() -> int:
     out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    factory = _api_factory()
+    engine = os.environ.get("DEEPTHEORY_GRADER_ENGINE", "secure")
+    factory = _api_factory() if engine == "nbgrader" else None
+    if engine == "secure":  # what every task needs, imported before the first one
+        import deeptheory.course.secure
+        import deeptheory.grading
+        import deeptheory.testing.strategies  # noqa: F401
+    homeworks: dict[str, Any] = {}
     out.write(json.dumps({"ready": True}) + "\n")
     out.flush()
     for line in sys.stdin:
         task = json.loads(line)
         try:
-            grade(task, factory)
+            if task.get("engine", "nbgrader") == "secure":
+                grade_secure(task, homeworks)
+            else:
+                factory = factory or _api_factory()
+                grade(task, factory)
             reply = {"student": task["student"], "ok": True}
         except Exception as error:  # reported to the parent; the worker carries on
             reply = {"student": task["student"], "ok": False, "error": repr(error)}
