@@ -349,14 +349,14 @@ def test_an_unexpected_grader_error_flags_that_submission_and_goes_on(
     folder.mkdir()
     for student in ("a_unlucky", "b_blank"):
         nbformat.write(release, folder / f"{student}.ipynb")
-    real = grading._unreadable
+    real = grading._precheck
 
-    def flaky(path):
+    def flaky(path, engine):
         if path.stem == "a_unlucky":
             raise RuntimeError("injected")
-        return real(path)
+        return real(path, engine)
 
-    monkeypatch.setattr(grading, "_unreadable", flaky)
+    monkeypatch.setattr(grading, "_precheck", flaky)
     results = grade_submissions(
         NAME,
         source,
@@ -369,3 +369,24 @@ def test_an_unexpected_grader_error_flags_that_submission_and_goes_on(
     assert results["a_unlucky"].flags == ("grader crashed (RuntimeError: injected)",)
     assert results["a_unlucky"].needs_manual_grade
     assert results["b_blank"].score == 0 and not results["b_blank"].flags
+
+
+def test_the_nbgrader_engine_still_grades_for_comparison(tmp_path):
+    """``--engine nbgrader`` (nbgrader's autograde in the student's kernel) is kept for
+    the benchmark and for courses that use nbgrader's gradebook: a right answer gets
+    full marks, and a kernel death voids the submission as nbgrader does."""
+    source = source_notebook(ROOT / "solutions" / NAME / f"{NAME}.py")
+    picked = {s: SAMPLE / f"{s}.ipynb" for s in ("alice", "ivan")}
+    results = grade_submissions(
+        NAME,
+        source,
+        picked,
+        tmp_path / "out",
+        jobs=2,
+        progress=False,
+        engine="nbgrader",
+    )
+    assert results["alice"].score == 14 and not results["alice"].flags
+    assert results["ivan"].score == 0 and results["ivan"].flags == ("kernel died",)
+    with pytest.raises(ValueError, match="engine must be"):
+        grade_submissions(NAME, source, picked, tmp_path / "x", engine="docker")

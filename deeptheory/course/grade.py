@@ -149,6 +149,12 @@ def _unreadable(path: Path) -> str | None:
     return None
 
 
+def _precheck(path: Path, engine: str) -> str | None:
+    """Why the parent does not send ``path`` to a worker, or None. The secure engine
+    reads submissions defensively itself (size, JSON, nbformat, homework)."""
+    return _unreadable(path) if engine == "nbgrader" else None
+
+
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -493,11 +499,7 @@ def grade_submissions(
                     "hide": sorted(str(h) for h in hidden),
                     "memory": memory,
                 }
-                problem = (
-                    _unreadable(Path(submissions[student]))
-                    if engine == "nbgrader"
-                    else None  # the secure engine reads it defensively itself
-                )
+                problem = _precheck(Path(submissions[student]), engine)
                 if problem:
                     done(unguarded(student, f"unreadable notebook ({problem})", 0.0))
                     continue
