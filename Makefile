@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # build. On a machine with a GPU, `make TORCH=torch ...` installs the default build instead.
 TORCH  ?= torch==2.13.0
 
-.PHONY: help venv browser demo figures slides slides-quick test test-slow lint format bench bench-grading bench-train bench-widgets study gallery clean
+.PHONY: help venv browser sandbox demo figures slides slides-quick test test-slow lint format bench bench-grading bench-train bench-widgets study gallery clean
 
 help:
 	@echo "make demo       build the homework, autograde the sample class (grades/hw1_ntk/)"
@@ -37,7 +37,7 @@ venv: $(STAMP)
 
 # Build the exercises (and the sample class) from solutions/, then autograde the sample
 # class of Homework 1 on both cores; results are reused on a second run.
-demo: $(STAMP)
+demo: $(STAMP) $(BWRAP)
 	$(BIN)/deeptheory course build
 	$(BIN)/deeptheory course grade hw1_ntk course/sample_submissions/hw1_ntk \
 		--out grades/hw1_ntk --cell-timeout 10 --expect course/sample_class/hw1_ntk.py
@@ -80,14 +80,26 @@ $(CHROMIUM):
 
 browser: $(CHROMIUM)
 
+# The grader sandboxes each student's kernel with bubblewrap (deeptheory.course.sandbox);
+# installed here when missing. Without it, `course grade` still runs (resource limits and
+# an unprivileged user only) and says so in every result's "isolation".
+BWRAP ?= /usr/bin/bwrap
+
+$(BWRAP):
+	@command -v apt-get >/dev/null || { echo "bubblewrap (bwrap) is needed for the grader's sandbox: install it and run make BWRAP=/path/to/bwrap"; exit 1; }
+	if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q bubblewrap; \
+	else sudo apt-get update -q && sudo apt-get install -y -q bubblewrap; fi
+
+sandbox: $(BWRAP)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint $(CHROMIUM)
+test: lint $(CHROMIUM) $(BWRAP)
 	$(BIN)/python -m pytest -m "not slow"
 
-test-slow: $(STAMP) $(CHROMIUM)
+test-slow: $(STAMP) $(CHROMIUM) $(BWRAP)
 	$(BIN)/python -m pytest -m slow
 
 format: $(STAMP)
@@ -97,7 +109,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ntk.py
 
-bench-grading: $(STAMP)
+bench-grading: $(STAMP) $(BWRAP)
 	$(BIN)/python benchmarks/grading.py
 
 bench-train: $(STAMP)
