@@ -166,6 +166,17 @@ def _course_grade(args: argparse.Namespace, root) -> int:
         f"last run) in {time.perf_counter() - start:.1f} s"
     )
     print(f"grades:   {out / 'grades.csv'}")
+    if args.engine == "secure":
+        from deeptheory.course.sandbox import bubblewrap, isolation
+
+        print(f"isolation: {isolation()}")
+        if bubblewrap() is None:
+            print(
+                "warning: bubblewrap (bwrap) is missing or does not work here: students' "
+                "kernels could read and write the grader's files. Install it "
+                "(apt-get install bubblewrap) before grading a real class.",
+                file=sys.stderr,
+            )
     if not args.no_feedback:
         print(f"feedback: {out / 'feedback'}/<student>.html")
     flagged = [s for s, r in results.items() if r.needs_manual_grade]

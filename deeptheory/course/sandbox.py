@@ -66,10 +66,24 @@ def isolation() -> str:
     layers = []
     if bubblewrap():
         layers.append("bubblewrap (private filesystem view, no network, pid namespace)")
-    if os.geteuid() == 0:
+    if os.geteuid() == 0 and (bubblewrap() or others_can_run_python()):
         layers.append("user nobody")
     layers.append("resource limits")
     return ", ".join(layers)
+
+
+def others_can_run_python() -> bool:
+    """Whether a user other than the owner can run this Python and import deeptheory
+    (every folder above them crossable by others): without bubblewrap, the grader runs
+    kernels as ``nobody`` only then (a Python under ``/root`` is not)."""
+    for path in python_paths():
+        for folder in [path, *path.parents]:
+            try:
+                if not folder.stat().st_mode & 0o001:
+                    return False
+            except OSError:
+                return False
+    return True
 
 
 def _ancestors(path: Path, root: str) -> list[Path]:
