@@ -1,15 +1,17 @@
 """``deeptheory course check``: the gate every homework must pass (CI runs it).
 
-For each homework, in a throw-away nbgrader course: the solution scores full marks; the
-unmodified exercise scores exactly 0 and does not crash; every mutant of
-``solutions/<hw>/mutants.py`` — ``(solution grade_id, text, replacement)``, a typical
-mistake applied to the solution — scores 0 in at least one hidden test cell; and the
-committed exercise equals a fresh build. Scores are read from the gradebook,
-never from exit codes (``nbgrader validate`` exits 0 on failure). The solution and the
-blank exercise go through the real grader (nbgrader, :mod:`deeptheory.course.grade`);
-mutants, which only ask whether a hidden test catches a mistake, run in-process in a
-pool of workers (:func:`grade_mutants`, a fresh IPython namespace each) and without the
-cells after the last test (:func:`without_trailing_cells`).
+For each homework: the solution scores full marks; the unmodified exercise scores
+exactly 0 and does not crash; every mutant of ``solutions/<hw>/mutants.py`` —
+``(solution grade_id, text, replacement)``, a typical mistake applied to the solution —
+scores 0 in at least one hidden test cell; and the committed exercise equals a fresh
+build. Scores are read from the grader's results, never from exit codes (``nbgrader
+validate`` exits 0 on failure). The solution and the blank exercise go through the real
+grader (:mod:`deeptheory.course.grade` with its default secure engine: student code in a
+sandboxed kernel, tests in the grader, so a test that passes something which cannot cross
+the boundary, such as a lambda, fails here); mutants, which only ask whether a hidden
+test catches a mistake, run in-process in a pool of workers (:func:`grade_mutants`, a
+fresh IPython namespace each) and without the cells after the last test
+(:func:`without_trailing_cells`).
 """
 
 from __future__ import annotations
