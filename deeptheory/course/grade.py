@@ -590,5 +590,7 @@ def grade(
     submissions = find_submissions(name, submissions_dir)
     out = Path(out) if out is not None else Path("grades") / name
     source = source_notebook(solutions / name / f"{name}.py")
-    options.setdefault("hide", (solutions,))
+    # the whole course repository: the solutions, but also its git history (which holds
+    # them), the grades and the sample submissions; the package is put back read-only
+    options.setdefault("hide", (Path(root).resolve(), solutions.resolve()))
     return grade_submissions(name, source, submissions, out, **options), out

@@ -269,6 +269,12 @@ class StudentKernel:
         )
         self._kc = self._km.client()
         self._kc.start_channels()
+        import zmq
+
+        # a message larger than this (which only a hostile kernel sends) is dropped by
+        # zmq with its connection: the execution then times out, and is flagged
+        for channel in (self._kc.iopub_channel, self._kc.shell_channel):
+            channel.socket.setsockopt(zmq.MAXMSGSIZE, 4 * max(self.output_limit, 2**20))
         try:
             self._kc.wait_for_ready(timeout=self.startup_timeout)
         except RuntimeError as error:

@@ -133,8 +133,10 @@ class Sandbox:
     Args:
       scratch: the only writable folder (bound at the same path, so unix sockets made
         in it are reachable from the grader); None for a sandbox with no writable place.
-      hide: further folders to hide (replaced by empty tmpfs), e.g. the solutions, the
-        grades and the submissions folders.
+      hide: further folders to hide (replaced by empty tmpfs), e.g. the course's
+        repository (solutions, its git history, grades, submissions); the Python
+        installation and the ``deeptheory`` package are put back read-only even if they
+        are inside one of them (an editable install).
       user: user id to run as (see :mod:`deeptheory.course.limits`); applied by the
         command that runs inside, not by bwrap.
     """
@@ -178,14 +180,14 @@ class Sandbox:
                     args += ["--perms", "0755", "--dir", str(folder)]
             return args
 
-        for path in [*python_paths(), *self.expose]:
-            line += [*folders(path), "--ro-bind", str(path), str(path)]
-        for path in self.hide:
+        for path in self.hide:  # first: the Python paths inside are put back below
             path = Path(path).resolve()
             if path.is_dir():
                 line += [*folders(path), "--tmpfs", str(path)]
             elif path.exists():
                 line += [*folders(path), "--ro-bind", "/dev/null", str(path)]
+        for path in [*python_paths(), *self.expose]:
+            line += [*folders(path), "--ro-bind", str(path), str(path)]
         if self.scratch is not None:
             scratch = Path(self.scratch).resolve()
             line += [*folders(scratch), "--bind", str(scratch), str(scratch)]

@@ -337,6 +337,7 @@ SUSPICIOUS_MODULES = {
     "urllib", "http", "requests", "json", "base64", "zlib", "sqlite3", "nbformat",
     "nbgrader", "IPython", "hypothesis", "asyncio", "mmap", "resource", "atexit",
     "tokenize", "linecache", "traceback", "dis", "weakref", "site", "zipimport",
+    "operator", "concurrent",
 }  # fmt: skip
 ALLOWED_DUNDERS = {"__init__", "__name__", "__call__", "__len__", "__getitem__"}
 
@@ -401,6 +402,13 @@ def references_named(code: str, forbid: tuple[str, ...]) -> set[str]:
         target = _resolve(name)
         modules.add(target.__name__ if isinstance(target, types.ModuleType) else name)
     aliases: dict[str, str] = {}
+    for node in ast.walk(tree):  # star imports from the library first: names to resolve
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            if any(a.name == "*" for a in node.names):
+                module = _resolve(node.module)
+                for name in getattr(module, "__all__", None) or dir(module or object):
+                    if not name.startswith("_"):
+                        aliases[name] = f"{node.module}.{name}"
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for a in node.names:
