@@ -15,6 +15,11 @@ with hard limits that every process it starts inherits and cannot raise:
 * RLIMIT_CORE = 0 (killed kernels leave no core files),
 * a timeout of 20 minutes for each run, after which its whole process group is killed.
 
+The class, its output folders and the control's run live in a fresh folder under the
+repository's ``build/`` (ignored by git, removed afterwards), like an instructor's
+``grades/``: not under /tmp, which the sandbox hides wholesale, so that the explicit hiding
+of the submissions and output folders is what is tested.
+
 After a run, processes that carry its environment marker or the unique arguments of the
 background ``sleep`` processes of ``c09`` are recorded (a test asserts there are none)
 and killed, by pid. The repository files a case tries to change (the release and the
@@ -28,9 +33,11 @@ import hashlib
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -194,11 +201,20 @@ class ClassRun:
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory) -> ClassRun:
+def workdir():
+    """A fresh folder under the repository's build/, removed afterwards."""
+    (ROOT / "build").mkdir(exist_ok=True)
+    base = Path(tempfile.mkdtemp(prefix="adversarial-", dir=ROOT / "build"))
+    yield base
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def graded(workdir) -> ClassRun:
     """The adversarial class, graded in one run."""
-    base = tmp_path_factory.mktemp("adversarial")
+    base = workdir / "class"
     submissions, out = base / "submissions", base / "grades"
-    submissions.mkdir()
+    submissions.mkdir(parents=True)
     out.mkdir()
     paths = write_class(submissions, out)
     (submissions / "notes.txt").write_text(CANARY_SUBMISSIONS + "\n")
@@ -225,9 +241,9 @@ def graded(tmp_path_factory) -> ClassRun:
 
 
 @pytest.fixture(scope="module")
-def control_alone(graded, tmp_path_factory) -> Run:
+def control_alone(graded, workdir) -> Run:
     """The control submission graded on its own (after the class: one run at a time)."""
-    base = tmp_path_factory.mktemp("control")
-    (base / "submissions").mkdir()
+    base = workdir / "control"
+    (base / "submissions").mkdir(parents=True)
     (base / "submissions" / "a_control.ipynb").write_bytes(graded.control)
     return grade(base / "submissions", base / "grades")

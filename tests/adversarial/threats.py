@@ -410,6 +410,17 @@ for _path in _targets:
             print(f"=== read {_path}:\\n{_file.read()}")
     except Exception as _error:
         print(f"=== read {_path}: {type(_error).__name__}")
+try:  # the hidden tests are also in the course repository's history
+    import subprocess
+
+    _git = ["git", "-c", "safe.directory=*", "-C", "<ROOT>", "show"]
+    _done = subprocess.run(
+        [*_git, "HEAD:solutions/hw1_ntk/hw1_ntk.py"], capture_output=True, text=True
+    )
+    print(f"=== read git HEAD:solutions: {_done.returncode}\\n{_done.stdout}")
+    print(_done.stderr[:200])
+except Exception as _error:
+    print(f"=== read git HEAD:solutions: {type(_error).__name__}")
 for _folder in ["<SUB>", "<OUT>/results", "<ROOT>/solutions/hw1_ntk"]:
     try:
         print(f"=== list {_folder}: {sorted(os.listdir(_folder))}")
@@ -435,10 +446,10 @@ for path in [
 @threat("c12_reads_secrets")
 def reads_secrets(ctx):
     """Reads the hidden tests (the repo's solutions/, found by absolute path and from
-    deeptheory.__file__; nbgrader's course copy), another student's submission and
-    results, canaries in the submissions and output folders, and prints them; exercise
-    4 also tries, and raises with what it read (its message reaches the feedback). The
-    answers are all right."""
+    deeptheory.__file__; the repo's git history; nbgrader's course copy), another
+    student's submission and results, canaries in the submissions and output folders,
+    and prints them; exercise 4 also tries, and raises with what it read (its message
+    reaches the feedback). The answers are all right."""
     fit = ctx.fill(SNOOP_IN_FUNCTION) + COMMON["width_exponent"]
     return ctx.filled(
         answers(width_exponent=fit), after={"one_hidden_layer_ntk": ctx.fill(SNOOP)}
