@@ -4,8 +4,8 @@ and a submission past the wall clock is killed without harming the next one."""
 
 import csv
 import hashlib
-import io
 import html
+import io
 import json
 import re
 import shutil

@@ -279,7 +279,7 @@ return jac(x1) @ jac(x2).T
     ),
     "grace": dict(
         about="imports the reference for exercises 1 and 2: the visible tests pass, the "
-        "hidden tests catch the call and say so",
+        "hidden tests catch the call and say so (and the grader saw the name in her code)",
         answers={
             "one_hidden_layer_ntk": """
 from deeptheory.ntk import empirical_ntk
@@ -296,7 +296,7 @@ return empirical_ntk(model, params, x1, x2, method="jacobian")
             "width_exponent": COMMON["width_exponent"],
         },
         score=10,
-        flags=("reference used (deeptheory.ntk.empirical_ntk)",),
+        flags=("reference in code (deeptheory.ntk.empirical_ntk)", "reference used"),
     ),
     "heidi": dict(
         about="stuck on exercise 3, she returns zeros and disables the comparison "

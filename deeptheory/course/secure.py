@@ -33,6 +33,7 @@ import ast
 import contextlib
 import copy
 import difflib
+import functools
 import importlib
 import io
 import json
@@ -386,7 +387,8 @@ def suspicious(code: str) -> set[str]:
             found.add(node.attr)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             if "x-deeptheory" in node.value or "/solutions" in node.value:
-                found.add(repr(node.value[:40]))
+                text = node.value if len(node.value) <= 60 else node.value[:57] + "..."
+                found.add(f"the string {text!r}")
     return found
 
 
@@ -525,6 +527,56 @@ def copied(
     return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio() >= threshold
 
 
+@functools.lru_cache(maxsize=64)
+def _library_blocks(names: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Token streams of every function and class of the modules (or of the functions)
+    named, at least 60 tokens long: what a student could paste."""
+    import inspect
+
+    found = []
+    for name in names:
+        target = _resolve(name)
+        try:
+            code = inspect.getsource(target) if target is not None else ""
+        except (OSError, TypeError):
+            continue
+        try:
+            tree = ast.parse(code)
+        except SyntaxError:
+            continue
+        if isinstance(target, types.ModuleType):
+            nodes = [
+                n
+                for n in ast.walk(tree)
+                if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            ]
+        else:  # a function: itself, as a whole
+            nodes = tree.body[:1]
+        for node in nodes:
+            tokens = _tokens(ast.unparse(node))
+            module = isinstance(target, types.ModuleType)
+            qualname = f"{name}.{node.name}" if module else name
+            if len(tokens) >= 60 and qualname not in dict(found):
+                found.append((qualname, tuple(tokens)))
+    return tuple(found)
+
+
+def pasted(code: str, names: tuple[str, ...], *, share: float = 0.8) -> list[str]:
+    """Library functions or classes (of the modules or functions ``names``) of which
+    at least ``share`` of the token stream (names abstracted) appears in ``code`` in runs
+    of 12 tokens or more: code pasted from the library, renamed or not, nested or not."""
+    mine = _tokens(_python(code))
+    if not mine:
+        return []
+    found = []
+    for qualname, tokens in _library_blocks(names):
+        matcher = difflib.SequenceMatcher(None, tokens, mine, autojunk=False)
+        covered = sum(b.size for b in matcher.get_matching_blocks() if b.size >= 12)
+        if covered >= share * len(tokens):
+            found.append(qualname)
+    return found
+
+
 def static_flags(homework: Homework, submission: Submission) -> list[str]:
     """Flags from reading the student's code, before anything runs."""
     flags, odd = [], set()
@@ -537,10 +589,16 @@ def static_flags(homework: Homework, submission: Submission) -> list[str]:
         for name in homework.functions.get(grade_id, ()) if grade_id else ():
             reference, forbid = homework.references.get(name, (None, ()))
             used |= references_named(code, forbid)
-            if reference and copied(code, name, reference):
-                flags.append(f"copied reference ({name})")
-    if used:
-        flags.append(f"reference used ({', '.join(sorted(used))})")
+            from_library = pasted(code, (*forbid, *([reference] if reference else [])))
+            if from_library or (reference and copied(code, name, reference)):
+                where = (
+                    f" from {', '.join(sorted(set(from_library)))}"
+                    if from_library
+                    else ""
+                )
+                flags.append(f"copied reference ({name}{where})")
+    if used:  # at run time the tripwire decides whether it was called
+        flags.append(f"reference in code ({', '.join(sorted(used))})")
     if odd:
         flags.append(f"suspicious code ({', '.join(sorted(odd))})")
     return flags
@@ -725,6 +783,8 @@ def _run_kernel_cell(
             _error_output("KernelFailure", f"{error.reason}: this cell was not run")
         ]
     session.history.append(step.code)
+    if run.error is not None and _out_of_memory(*run.error):
+        _add(flags, "memory limit")
     if run.timed_out and "timeout" not in flags:
         flags.append("timeout")
     if run.truncated and "output truncated" not in flags:
@@ -779,6 +839,8 @@ def _run_test_cell(
             error_output = _error_output("TimeoutError", str(error))
         except Exception as error:
             error_output = _test_error(error, hidden=hidden)
+            if _out_of_memory(type(error).__name__, str(error)):
+                _add(flags, "memory limit")
             if type(error).__name__ == "ReferenceUsed":
                 if not any(f.startswith("reference used") for f in flags):
                     flags.append("reference used")
@@ -793,6 +855,21 @@ def _run_test_cell(
     if error_output is not None:
         outputs.append(error_output)
     return passed, outputs
+
+
+def _out_of_memory(ename: str, evalue: str) -> bool:
+    """Whether an error is the kernel's address-space limit (Python's or torch's)."""
+    text = f"{ename}: {evalue}"
+    return (
+        "MemoryError" in text
+        or "can't allocate memory" in text
+        or ("out of memory" in text.lower())
+    )
+
+
+def _add(flags: list[str], flag: str) -> None:
+    if flag not in flags:
+        flags.append(flag)
 
 
 def _error_output(ename: str, evalue: str) -> dict[str, Any]:

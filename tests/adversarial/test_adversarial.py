@@ -45,7 +45,9 @@ KINDS = [
     "unreadable notebook",
     "suspicious code",
     "copied reference",
+    "reference in code",
     "output truncated",
+    "memory limit",
     "reference used",
     "missing cells",
     "wrong homework",
@@ -102,7 +104,9 @@ EXPECTED = {
         lost=("relu_ntk",), flags=("kernel died",), allowed=("suspicious code",)
     ),
     # MemoryError/RuntimeError in the kernel, or the kernel dies: never a pass
-    "c07_memory_hog": Expect(lost=("relu_ntk",), allowed=("kernel died", "timeout")),
+    "c07_memory_hog": Expect(
+        lost=("relu_ntk",), flags=("memory limit",), allowed=("kernel died", "timeout")
+    ),
     "c08_output_flood": Expect(flags=("output truncated",)),
     "c09_background_processes": Expect(
         flags=("processes left running (killed)",),
@@ -119,15 +123,17 @@ EXPECTED = {
             "kernel died",
         ),
     ),
+    # the tripwire sees the call (the cell scores 0) and the static check the name
     "c11a_imports_reference": Expect(
-        lost=("one_hidden_layer_ntk_hidden",), flags=("reference used",)
+        lost=("one_hidden_layer_ntk_hidden",),
+        flags=("reference in code", "reference used"),
     ),
     "c11b_copied_reference": Expect(
         flags=("copied reference",), unsure=("one_hidden_layer_ntk", "width_exponent")
     ),
     # it does use the reference (its source): may be flagged so, and lose that test
     "c11c_exec_reference_source": Expect(
-        flags=("suspicious code",),
+        flags=("suspicious code", "reference in code"),
         allowed=("reference used",),
         unsure=("width_exponent",),
     ),
