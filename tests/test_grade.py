@@ -165,6 +165,33 @@ def test_the_review_list_names_every_flagged_student_with_its_reasons(graded):
     assert any(r.startswith("ivan,3,14,") and "kernel died" in r for r in rows)
 
 
+def test_serial_grading_gives_the_parallel_results(graded, tmp_path):
+    """The class was graded by two workers; one worker, in another order (reversed),
+    gives the same scores, cells and flags."""
+    _, out, _ = graded
+    source = source_notebook(ROOT / "solutions" / NAME / f"{NAME}.py")
+    picked = ["ivan", "heidi", "grace", "carol"]  # a death, patching, the reference
+    results = grade_submissions(
+        NAME,
+        source,
+        {s: SAMPLE / f"{s}.ipynb" for s in picked},
+        tmp_path / "serial",
+        jobs=1,
+        cell_timeout=10,
+        progress=False,
+        feedback=False,
+        hide=(ROOT,),
+    )
+    for student in picked:
+        parallel = json.loads((out / "results" / f"{student}.json").read_text())
+        serial = results[student]
+        assert (serial.score, serial.cells, list(serial.flags)) == (
+            parallel["score"],
+            parallel["cells"],
+            parallel["flags"],
+        ), student
+
+
 def test_a_rerun_resumes_and_regrades_only_what_is_missing(graded):
     _, out, _ = graded
     (out / "results" / "bob.json").unlink()
