@@ -179,6 +179,10 @@ def test_mirror_applies_a_calls_effect_on_its_arguments():
     assert (a == 1).all() and params == {"w": params["w"], "new": "x"}
     assert torch.equal(params["w"], torch.full((2,), 7.0))
     assert torch.equal(original[4][0], torch.ones(1)) and original[5] == [1, 2, 3]
+    # an expanded input (elements sharing memory) is left alone when untouched
+    wide = torch.ones(3, 1).expand(3, 4)
+    plain.mirror([wide], [wide.clone()])
+    assert wide.stride() == (1, 0)
 
 
 needs_bwrap = pytest.mark.skipif(
@@ -230,3 +234,38 @@ def test_the_sandbox_hides_the_graders_files_and_kills_what_the_kernel_left(tmp_
     ]
     assert not alive, "a process started in the sandbox outlived it"
     assert (secret / "gradebook.csv").read_text() == "alice,14\n"
+
+
+def test_a_function_that_writes_into_its_input_is_caught_across_the_boundary(tmp_path):
+    """HW2's visible test asserts the initial parameters are untouched: a student's
+    gradient descent that updates them in place (no clone) fails it in the secure engine
+    too, because what the call did to its arguments is mirrored onto the grader's."""
+    from deeptheory.course.build import build_homework
+    from deeptheory.course.check import filled, solution_answers
+    from deeptheory.course.secure import grade_notebook
+
+    name = "hw2_lazy_feature"
+    source = source_notebook(ROOT / "solutions" / name / f"{name}.py")
+    release = nbformat.read(
+        build_homework(name, ROOT / "solutions", tmp_path), as_version=4
+    )
+    answer = solution_answers(source)["gradient_descent"]
+    clone = "v.detach().clone().requires_grad_(True)"
+    assert clone in answer
+    in_place = answer.replace(clone, "v.detach().requires_grad_(True)")
+    nbformat.write(
+        filled(release, source, {"gradient_descent": in_place}), tmp_path / "s.ipynb"
+    )
+    os.chmod(tmp_path, 0o711)
+    graded = grade_notebook(
+        Homework.from_source(name, source),
+        tmp_path / "s.ipynb",
+        tmp_path / "kernel",
+        cell_timeout=60,
+    )
+    assert graded.cells["gradient_descent_visible"] == 0
+    assert graded.cells["gradient_descent_hidden"] > 0  # the values are right
+    errors = [
+        o["evalue"] for outs in graded.outputs.values() for o in outs if "evalue" in o
+    ]
+    assert "do not modify the initial parameters" in errors

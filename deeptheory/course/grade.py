@@ -1,20 +1,28 @@
 """``deeptheory course grade HOMEWORK SUBMISSIONS``: autograde a class, in parallel.
 
-For an instructor who has collected the class's notebooks in one folder. Each submission
-is graded by nbgrader in a fresh course directory of its own (the input folder is only
-read), by a pool of long-lived worker processes (:mod:`deeptheory.course.worker`, one per
-core by default), with
+For an instructor who has collected the class's notebooks in one folder (only read).
+A pool of long-lived worker processes (:mod:`deeptheory.course.worker`, one per core by
+default) grades one submission at a time each, with the engine chosen:
 
-* a per-cell timeout (nbgrader interrupts the cell and goes on with the next), and
-* a per-submission wall clock (the worker and the student's kernel are killed; only that
-  submission's row is affected).
+* ``secure`` (default, :mod:`deeptheory.course.secure`): the student's code runs in a
+  sandboxed kernel of its own (bubblewrap, user ``nobody``, resource limits; the course
+  repository, the output folder and the submissions folder hidden), every test runs in
+  the worker, which never executes student code; a kernel that dies or hangs is replaced
+  and grading goes on;
+* ``nbgrader``: nbgrader's autograde in a fresh course directory per submission (student
+  code and tests in one kernel: not a boundary; kept for comparison).
+
+Both have a per-cell timeout, and a per-submission wall clock (the worker and the
+student's kernel are killed; only that submission's row is affected).
 
 Output, in ``--out`` (default ``grades/<homework>``)::
 
     grades.csv                 student, score, max_score, flags, …, one column per cell
+    review.csv                 the manual-review list: flagged students and the reasons
     feedback/<student>.html    what the student gets back: hidden tests removed
     results/<student>.json     one per submission, written when it is done
-    logs/<student>.log         nbgrader's log of that submission
+    logs/<student>.log         for the instructor: every failing cell with its message
+                               (hidden tests' too), or nbgrader's log
 
 Every file is written atomically as soon as its submission is graded, so an interrupted
 run loses nothing already graded, and running the command again grades only what is

@@ -265,11 +265,17 @@ def mirror(original: Any, after: Any) -> None:
     input the function wrote into, as it would in one process.
     """
     if isinstance(original, torch.Tensor) and isinstance(after, torch.Tensor):
+        after = after.to(original.device)
+        same = original.shape == after.shape and original.dtype == after.dtype
+        if same and torch.equal(original, after):
+            return  # untouched (also an expanded input, which cannot be written)
         with torch.no_grad():
-            if original.shape == after.shape and original.dtype == after.dtype:
-                original.copy_(after.to(original.device))
-            else:
-                original.data = after.to(original.device)
+            try:
+                if not same:
+                    raise RuntimeError("resized")
+                original.copy_(after)
+            except RuntimeError:  # another shape, or memory shared by elements
+                original.data = after
     elif isinstance(original, np.ndarray) and isinstance(after, np.ndarray):
         if original.shape == after.shape and original.dtype == after.dtype:
             original[...] = after

@@ -626,10 +626,19 @@ class _Session:
     """A kernel for the submission, restarted (and the earlier cells re-run) when it
     dies or hangs; each such event adds its reason to ``flags``."""
 
-    def __init__(self, scratch: Path, options: dict[str, Any], flags: list[str]):
+    def __init__(
+        self,
+        scratch: Path,
+        options: dict[str, Any],
+        flags: list[str],
+        *,
+        cell_timeout: float,
+    ):
         self.scratch, self.options, self.flags = scratch, options, flags
+        self.cell_timeout = cell_timeout
         self.kernel: StudentKernel | None = None
-        self.history: list[str] = []  # kernel cells that ran (not the fatal ones)
+        # kernel cells that finished (not the fatal ones, nor those interrupted)
+        self.history: list[str] = []
         self.restarts = 0
         self.baseline: set[int] = set()
         self.broken: str | None = None
@@ -649,15 +658,13 @@ class _Session:
             try:
                 self.start()
                 for code in self.history:
-                    self.kernel.execute(code, timeout=self.options_timeout)  # type: ignore[union-attr]
+                    self.kernel.execute(code, timeout=self.cell_timeout)  # type: ignore[union-attr]
                 return
             except KernelFailure as again:
                 if again.reason not in self.flags:
                     self.flags.append(again.reason)
                 self.close()
         self.broken = reason
-
-    options_timeout = 30.0
 
     def leftover(self) -> bool:
         """Whether processes beyond the kernel's own are running in the sandbox."""
@@ -731,8 +738,7 @@ def grade_notebook(
         user=NOBODY if as_nobody else None,
         sandbox=Sandbox(scratch, hide=tuple(hide)) if use_bwrap else None,
     )
-    session = _Session(scratch, options, flags)
-    session.options_timeout = cell_timeout
+    session = _Session(scratch, options, flags, cell_timeout=cell_timeout)
     cells = dict.fromkeys(homework.points, 0.0)
     outputs: dict[int, list[dict[str, Any]]] = {}
     try:
@@ -782,7 +788,8 @@ def _run_kernel_cell(
         return [
             _error_output("KernelFailure", f"{error.reason}: this cell was not run")
         ]
-    session.history.append(step.code)
+    if not run.timed_out:
+        session.history.append(step.code)
     if run.error is not None and _out_of_memory(*run.error):
         _add(flags, "memory limit")
     if run.timed_out and "timeout" not in flags:

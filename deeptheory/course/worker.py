@@ -215,6 +215,7 @@ def grade_secure(task: dict[str, Any], homeworks: dict[str, Any]) -> dict[str, A
             memory=task.get("memory"),
         )
         flags, cells = list(graded.flags), graded.cells
+        log = _instructor_log(graded)
         page = (
             feedback_html(feedback_notebook(homework, graded, student))
             if task["make_feedback"]
@@ -222,6 +223,7 @@ def grade_secure(task: dict[str, Any], homeworks: dict[str, Any]) -> dict[str, A
         )
     except Unreadable as error:
         flags = [str(error)]
+        log = f"not graded: {error}\n"
         page = fallback_feedback(student, name, str(error))
     feedback_path = Path(task["feedback"])
     if task["make_feedback"] and page is not None:
@@ -240,11 +242,26 @@ def grade_secure(task: dict[str, Any], homeworks: dict[str, Any]) -> dict[str, A
         "engine": "secure",
         "isolation": isolation(),
     }
-    write_atomic(Path(task["log"]), json.dumps(result, indent=1) + "\n")
+    write_atomic(Path(task["log"]), f"flags: {'; '.join(flags) or '-'}\n{log}")
     write_atomic(Path(task["result"]), json.dumps(result, indent=1) + "\n")
     if not task.get("keep_work"):
         shutil.rmtree(work, ignore_errors=True)
     return result
+
+
+def _instructor_log(graded: Any) -> str:
+    """For the instructor (never shown to the student): every cell that raised, with
+    its message, hidden tests' included."""
+    lines = []
+    for index, step in enumerate(graded.steps):
+        for output in graded.outputs.get(index, []):
+            if output.get("output_type") == "error":
+                where = step.grade_id or "a cell the student added"
+                lines.append(
+                    f"[{step.where}] {where}: {output.get('ename')}: "
+                    f"{str(output.get('evalue'))[:2000]}"
+                )
+    return "\n".join(lines) + "\n"
 
 
 def _api_factory():
