@@ -24,7 +24,7 @@ from deeptheory.course.grade import (
     format_table,
     grade_submissions,
 )
-from deeptheory.course.secure import needs_review
+from deeptheory.course.secure import hidden_test_lines, needs_review
 from deeptheory.course.worker import (
     failure_flag,
     notebook_flags,
@@ -60,18 +60,7 @@ def page_text(path):
 
 
 def hidden_lines():
-    """Every substantial line of the hidden tests of the source notebook."""
-    lines = set()
-    source = source_notebook(ROOT / "solutions" / NAME / f"{NAME}.py")
-    for cell in source.cells:
-        block = re.search(
-            r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", cell.source, re.S
-        )
-        if block:
-            lines |= {ln.strip() for ln in block.group(1).splitlines()}
-    # a bare dotted name (the reference, e.g. `deeptheory.ntk.empirical_ntk,`) is what
-    # the "reference used" feedback names on purpose
-    return {ln for ln in lines if len(ln) >= 20 and not re.fullmatch(r"[\w.]+,?", ln)}
+    return hidden_test_lines(source_notebook(ROOT / "solutions" / NAME / f"{NAME}.py"))
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ from deeptheory.course.secure import (
     Unreadable,
     copied,
     needs_review,
+    program,
     read_submission,
     references_named,
     release_text,
@@ -106,6 +107,27 @@ def test_edited_and_missing_cells_are_noted_and_the_release_is_what_runs(
     assert got.flags == ["edited locked cells (restored)", "missing cells (relu_ntk)"]
     assert needs_review(got.flags)  # the missing cell, not the restored edit
     assert not needs_review(["edited locked cells (restored)", "output truncated"])
+
+
+def test_the_students_own_cells_run_where_they_put_them(tmp_path, homework):
+    release = nbformat.read(ROOT / "exercises" / f"{NAME}.ipynb", as_version=4)
+    first_code = next(i for i, c in enumerate(release.cells) if c.cell_type == "code")
+    release.cells.insert(first_code, nbformat.v4.new_code_cell("HELPER = 1"))
+    at = next(
+        i
+        for i, c in enumerate(release.cells)
+        if c.metadata.get("nbgrader", {}).get("grade_id") == "relu_ntk"
+    )
+    release.cells.insert(at + 1, nbformat.v4.new_code_cell("CHECK = relu_ntk"))
+    nbformat.write(release, tmp_path / "own.ipynb")
+    steps = program(homework, read_submission(tmp_path / "own.ipynb", homework))
+    codes = [s.code for s in steps]
+    assert codes[0] == "HELPER = 1"  # before the setup cell, as in the notebook
+    relu = next(i for i, s in enumerate(steps) if s.grade_id == "relu_ntk")
+    assert codes[relu + 1] == "CHECK = relu_ntk" and steps[relu + 1].where == "kernel"
+    assert steps[relu + 2].grade_id == "relu_ntk_visible"
+    assert all(s.where == "grader" for s in steps if s.grade_id in homework.points)
+    assert steps[-1].grade_id == "width_exponent_hidden"  # nothing after the last test
 
 
 def test_the_static_check_names_what_a_solution_never_needs():

@@ -146,6 +146,24 @@ def release_text(code: str) -> str:
     return HIDDEN_BLOCK.sub("", code)
 
 
+def hidden_test_lines(source: Any, *, min_length: int = 20) -> set[str]:
+    """The substantial lines of a source notebook's hidden tests (stripped, at least
+    ``min_length`` characters): what must never appear in a student's feedback. A bare
+    dotted name (``deeptheory.ntk.empirical_ntk,``) is left out: the "reference used"
+    message names the reference on purpose."""
+    lines: set[str] = set()
+    for cell in source.cells:
+        for block in re.findall(
+            r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", cell.source, re.S
+        ):
+            lines |= {line.strip() for line in block.splitlines()}
+    return {
+        line
+        for line in lines
+        if len(line) >= min_length and not re.fullmatch(r"[\w.]+,?", line)
+    }
+
+
 def _defined(code: str) -> tuple[str, ...]:
     """Top-level functions, classes and assigned names of a (solution) cell."""
     try:
@@ -300,8 +318,9 @@ def _norm(code: str | None) -> str | None:
 
 
 def program(homework: Homework, submission: Submission) -> list[Step]:
-    """The cells to run, in order, up to the last test."""
-    steps = []
+    """The cells to run, in order, up to the last test (cells the student added before
+    the homework's first code cell run first, as in their notebook)."""
+    steps = [Step("kernel", code, None) for code in submission.extra.get(None, [])]
     for index, cell in enumerate(homework.source.cells):
         if index > homework.last_graded:
             break
@@ -319,7 +338,6 @@ def program(homework: Homework, submission: Submission) -> list[Step]:
         steps += [
             Step("kernel", code, None) for code in submission.extra.get(grade_id, [])
         ]
-    steps += [Step("kernel", code, None) for code in submission.extra.get(None, [])]
     return steps
 
 
@@ -943,6 +961,14 @@ def feedback_notebook(homework: Homework, graded: Graded, student: str) -> Any:
             extra_after.setdefault(previous, []).append(i)
         else:
             previous = step.grade_id
+
+    def add_extra(after: str | None) -> None:
+        for j in extra_after.get(after, []):
+            extra = nbformat.v4.new_code_cell(graded.steps[j].code)
+            extra.outputs = [nbformat.from_dict(o) for o in graded.outputs.get(j, [])]
+            nb.cells.append(extra)
+
+    add_extra(None)  # the cells the student put before the homework's first code cell
     for cell in homework.source.cells:
         meta = cell.metadata.get("nbgrader", {})
         grade_id = meta.get("grade_id")
@@ -969,10 +995,7 @@ def feedback_notebook(homework: Homework, graded: Graded, student: str) -> Any:
                 )
             )
         nb.cells.append(new)
-        for j in extra_after.get(grade_id, []):
-            extra = nbformat.v4.new_code_cell(graded.steps[j].code)
-            extra.outputs = [nbformat.from_dict(o) for o in graded.outputs.get(j, [])]
-            nb.cells.append(extra)
+        add_extra(grade_id)
     return nb
 
 

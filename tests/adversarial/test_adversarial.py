@@ -33,6 +33,7 @@ from threats import (
 )
 
 from deeptheory.course.build import source_notebook
+from deeptheory.course.secure import hidden_test_lines
 
 CELLS = {cell: points for cells in EXERCISES.values() for cell, points in cells.items()}
 FULL = sum(CELLS.values())
@@ -185,16 +186,8 @@ def page_text(path) -> str:
 
 
 def hidden_lines() -> set[str]:
-    """Every substantial line of the hidden tests (as in tests/test_grade.py)."""
-    lines = set()
-    source = source_notebook(ROOT / "solutions" / NAME / f"{NAME}.py")
-    for cell in source.cells:
-        block = re.search(
-            r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", cell.source, re.S
-        )
-        if block:
-            lines |= {ln.strip() for ln in block.group(1).splitlines()}
-    return {ln for ln in lines if len(ln) >= 20 and not re.fullmatch(r"[\w.]+,?", ln)}
+    """Every substantial line of the hidden tests."""
+    return hidden_test_lines(source_notebook(ROOT / "solutions" / NAME / f"{NAME}.py"))
 
 
 def feedback_text(graded, student) -> str:
