@@ -5,7 +5,7 @@ A pool of long-lived worker processes (:mod:`deeptheory.course.worker`, one per 
 default) grades one submission at a time each, with the engine chosen:
 
 * ``secure`` (default, :mod:`deeptheory.course.secure`): the student's code runs in a
-  sandboxed kernel of its own (bubblewrap, user ``nobody``, resource limits; the course
+  sandboxed kernel of its own (bubblewrap, an unprivileged user, resource limits; the course
   repository, the output folder and the submissions folder hidden), every test runs in
   the worker, which never executes student code; a kernel that dies or hangs is replaced
   and grading goes on;
@@ -175,6 +175,7 @@ class _Worker:
     ) -> None:
         logs.mkdir(parents=True, exist_ok=True)
         self.stderr = open(logs / f"worker{index}.log", "a", encoding="utf-8")
+        env = dict(env, DEEPTHEORY_GRADER_SLOT=str(index))  # its kernels' own user
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "deeptheory.course.worker"],
             stdin=subprocess.PIPE,

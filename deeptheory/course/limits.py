@@ -16,8 +16,9 @@ before any student code runs and are inherited by every process the kernel start
   user, and root ignores it; the grader also kills the kernel's whole process group.
 * ``--file-size BYTES``: the largest file the kernel may write (RLIMIT_FSIZE).
 * ``--user UID``: run as this user and group id (when started as root): the grader runs
-  students' kernels as ``nobody`` (65534), which cannot read files private to the
-  grader's user, and makes ``--processes`` count only the kernels' own processes.
+  students' kernels as an unused id per worker (:func:`deeptheory.course.sandbox.student_user`),
+  which cannot read files private to the grader's user, and makes ``--processes`` count
+  only that worker's kernel's processes.
 
 Wall-clock limits and output size are enforced by the grader, which reads the kernel's
 messages (:mod:`deeptheory.course.remote`).

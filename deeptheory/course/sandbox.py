@@ -17,9 +17,12 @@ The layers, and what each protects against:
    processes, daemons that called ``setsid``) killed by the kernel of the OS when the
    sandbox's first process dies, which the grader ensures (``--die-with-parent``, then
    ``SIGKILL``).
-3. **An unprivileged user** (``nobody``, when the grader runs as root): files private to
-   the grader's user stay unreadable even if a mount is missed, and the process limit
-   counts the sandbox's processes only.
+3. **An unprivileged user** (when the grader runs as root; :func:`student_user`): an
+   unused user id of its own per grading worker, with the rights of ``nobody``. Files
+   private to the grader's user stay unreadable even if a mount is missed, and the
+   process limit (which Linux counts per user, across the machine) counts the processes
+   of that worker's kernel only, so a student cannot starve the kernels graded next to
+   theirs.
 4. **Resource limits** (:mod:`deeptheory.course.limits`, inside the sandbox before any
    student code): address space, CPU time, processes, file size. The grader adds the wall
    clock and the output size (:mod:`deeptheory.course.remote`).
@@ -39,12 +42,37 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["HIDDEN_ROOTS", "NOBODY", "Sandbox", "bubblewrap", "isolation"]
+__all__ = [
+    "HIDDEN_ROOTS",
+    "NOBODY",
+    "Sandbox",
+    "bubblewrap",
+    "isolation",
+    "student_user",
+]
 
 #: Folders replaced by an empty tmpfs in every sandbox (where users keep their files).
 HIDDEN_ROOTS = ("/tmp", "/var/tmp", "/root", "/home", "/run", "/mnt", "/media", "/srv")
 #: The unprivileged user (and group) a root grader runs kernels as.
 NOBODY = 65534
+#: Grading workers run kernels as STUDENT_UIDS + worker index (ids no account uses).
+STUDENT_UIDS = 1_990_000_000
+
+
+def student_user(slot: int = 0) -> int:
+    """The user id for the kernels of grading worker ``slot``: an id of its own that no
+    account or group uses (``nobody``'s if it is taken)."""
+    import grp
+    import pwd
+
+    uid = STUDENT_UIDS + slot
+    for lookup in (pwd.getpwuid, grp.getgrgid):
+        try:
+            lookup(uid)
+            return NOBODY
+        except KeyError:
+            pass
+    return uid
 
 
 @functools.lru_cache(maxsize=1)
@@ -67,7 +95,7 @@ def isolation() -> str:
     if bubblewrap():
         layers.append("bubblewrap (private filesystem view, no network, pid namespace)")
     if os.geteuid() == 0 and (bubblewrap() or others_can_run_python()):
-        layers.append("user nobody")
+        layers.append("an unprivileged user per worker")
     layers.append("resource limits")
     return ", ".join(layers)
 
@@ -75,7 +103,7 @@ def isolation() -> str:
 def others_can_run_python() -> bool:
     """Whether a user other than the owner can run this Python and import deeptheory
     (every folder above them crossable by others): without bubblewrap, the grader runs
-    kernels as ``nobody`` only then (a Python under ``/root`` is not)."""
+    kernels as an unprivileged user only then (a Python under ``/root`` is not)."""
     for path in python_paths():
         for folder in [path, *path.parents]:
             try:

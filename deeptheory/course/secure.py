@@ -51,7 +51,7 @@ from deeptheory.course.remote import (
     RemoteFunction,
     StudentKernel,
 )
-from deeptheory.course.sandbox import NOBODY, Sandbox, bubblewrap
+from deeptheory.course.sandbox import Sandbox, bubblewrap, student_user
 
 #: Submissions larger than this are not read (a notebook with embedded outputs of this
 #: size is not a homework).
@@ -717,6 +717,7 @@ def grade_notebook(
     memory: int | None = 4 * 2**30,
     processes: int | None = 64,
     output_limit: int = 2_000_000,
+    slot: int = 0,
 ) -> Graded:
     """Grade the notebook at ``path``; the kernel works in ``scratch`` (created).
 
@@ -730,6 +731,8 @@ def grade_notebook(
       sandboxed: use bubblewrap; default: when it works here.
       memory, processes, output_limit: limits of the kernel (address space in bytes,
         processes of its user, characters of output per cell).
+      slot: the grading worker's index: its kernels run as a user of their own
+        (:func:`deeptheory.course.sandbox.student_user`) when grading as root.
 
     Raises:
       Unreadable: the file is not a notebook of this homework (the message is the flag).
@@ -753,7 +756,7 @@ def grade_notebook(
         processes=processes if as_nobody else None,
         file_size=64 * 2**20,
         output_limit=output_limit,
-        user=NOBODY if as_nobody else None,
+        user=student_user(slot) if as_nobody else None,
         sandbox=Sandbox(scratch, hide=tuple(hide)) if use_bwrap else None,
     )
     session = _Session(scratch, options, flags, cell_timeout=cell_timeout)

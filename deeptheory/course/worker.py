@@ -213,6 +213,7 @@ def grade_secure(task: dict[str, Any], homeworks: dict[str, Any]) -> dict[str, A
             cell_timeout=task["cell_timeout"],
             hide=tuple(Path(h) for h in task["hide"]),
             memory=task.get("memory"),
+            slot=int(os.environ.get("DEEPTHEORY_GRADER_SLOT", "0")),
         )
         flags, cells = list(graded.flags), graded.cells
         log = _instructor_log(graded)
