@@ -37,6 +37,7 @@ import functools
 import importlib
 import io
 import json
+import os
 import re
 import time
 import traceback
@@ -51,7 +52,12 @@ from deeptheory.course.remote import (
     RemoteFunction,
     StudentKernel,
 )
-from deeptheory.course.sandbox import Sandbox, bubblewrap, student_user
+from deeptheory.course.sandbox import (
+    Sandbox,
+    bubblewrap,
+    others_can_run_python,
+    student_user,
+)
 
 #: Submissions larger than this are not read (a notebook with embedded outputs of this
 #: size is not a homework).
@@ -66,7 +72,7 @@ INFORMATIONAL = (
 MAX_RESTARTS = 3
 
 HIDDEN_BLOCK = re.compile(
-    r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S | re.M
+    r"^[ \t]*### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS[ \t]*\n?", re.S | re.M
 )
 
 
@@ -153,9 +159,7 @@ def hidden_test_lines(source: Any, *, min_length: int = 20) -> set[str]:
     message names the reference on purpose."""
     lines: set[str] = set()
     for cell in source.cells:
-        for block in re.findall(
-            r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", cell.source, re.S
-        ):
+        for block in HIDDEN_BLOCK.findall(cell.source):
             lines |= {line.strip() for line in block.splitlines()}
     return {
         line
@@ -329,7 +333,9 @@ def program(homework: Homework, submission: Submission) -> list[Step]:
         meta = cell.metadata.get("nbgrader", {})
         grade_id = meta.get("grade_id")
         if meta.get("grade"):
-            steps.append(Step("grader", cell.source, grade_id, float(meta["points"])))
+            steps.append(
+                Step("grader", cell.source, grade_id, homework.points[grade_id])
+            )
         elif meta.get("solution"):
             if grade_id in submission.answers:
                 steps.append(Step("kernel", submission.answers[grade_id], grade_id))
@@ -520,27 +526,35 @@ def _function_body(code: str, name: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=64)
+def _reference_body(reference: str) -> tuple[str, ...]:
+    """Token stream of the body of the library function named ``reference`` (empty if
+    it cannot be read); computed once per grading worker."""
+    import inspect
+
+    target = _resolve(reference)
+    if not callable(target):
+        return ()
+    try:
+        code = inspect.getsource(inspect.unwrap(target))
+    except (OSError, TypeError):
+        return ()
+    body = _function_body(code, getattr(target, "__name__", ""))
+    return tuple(_tokens(body)) if body else ()
+
+
 def copied(
     student_code: str, name: str, reference: str, *, threshold: float = 0.9
 ) -> bool:
     """Whether the student's function ``name`` is the reference's source with names
     changed: token streams (names abstracted) at least ``threshold`` alike. References
     shorter than 60 tokens are not compared (short answers look alike anyway)."""
-    import inspect
-
-    target = _resolve(reference)
-    if not callable(target):
-        return False
-    try:
-        ref_code = inspect.getsource(inspect.unwrap(target))
-    except (OSError, TypeError):
-        return False
-    ref_body = _function_body(ref_code, getattr(target, "__name__", ""))
+    a = _reference_body(reference)
     mine = _function_body(student_code, name)
-    if not ref_body or not mine:
+    if len(a) < 60 or not mine:
         return False
-    a, b = _tokens(ref_body), _tokens(mine)
-    if len(a) < 60 or not b:
+    b = _tokens(mine)
+    if not b:
         return False
     return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio() >= threshold
 
@@ -668,8 +682,7 @@ class _Session:
 
     def failed(self, reason: str) -> None:
         """The kernel is gone: note it, start another and re-run the history."""
-        if reason not in self.flags:
-            self.flags.append(reason)
+        _add(self.flags, reason)
         self.close()
         while self.restarts < MAX_RESTARTS:
             self.restarts += 1
@@ -679,8 +692,7 @@ class _Session:
                     self.kernel.execute(code, timeout=self.cell_timeout)  # type: ignore[union-attr]
                 return
             except KernelFailure as again:
-                if again.reason not in self.flags:
-                    self.flags.append(again.reason)
+                _add(self.flags, again.reason)
                 self.close()
         self.broken = reason
 
@@ -744,10 +756,6 @@ def grade_notebook(
     scratch = Path(scratch)
     scratch.mkdir(parents=True, exist_ok=True)
     use_bwrap = bubblewrap() is not None if sandboxed is None else sandboxed
-    import os
-
-    from deeptheory.course.sandbox import others_can_run_python
-
     as_nobody = os.geteuid() == 0 and (use_bwrap or others_can_run_python())
 
     options: dict[str, Any] = dict(
@@ -813,10 +821,10 @@ def _run_kernel_cell(
         session.history.append(step.code)
     if run.error is not None and _out_of_memory(*run.error):
         _add(flags, "memory limit")
-    if run.timed_out and "timeout" not in flags:
-        flags.append("timeout")
-    if run.truncated and "output truncated" not in flags:
-        flags.append("output truncated")
+    if run.timed_out:
+        _add(flags, "timeout")
+    if run.truncated:
+        _add(flags, "output truncated")
     outputs = run.outputs
     if run.truncated:
         outputs = [
@@ -862,8 +870,7 @@ def _run_test_cell(
             error_output = _error_output("KernelFailure", error.reason)
             session.failed(error.reason)
         except CallTimeout as error:
-            if "timeout" not in flags:
-                flags.append("timeout")
+            _add(flags, "timeout")
             error_output = _error_output("TimeoutError", str(error))
         except Exception as error:
             error_output = _test_error(error, hidden=hidden)
@@ -873,7 +880,7 @@ def _run_test_cell(
                 if not any(f.startswith("reference used") for f in flags):
                     flags.append("reference used")
             elif type(error).__name__ == "Tampering":
-                flags.append("tampering")
+                _add(flags, "tampering")
     text = sink.getvalue()
     outputs = []
     if text and not hidden:
